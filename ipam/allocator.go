@@ -1,0 +1,390 @@
+package ipam
+
+import (
+	"cmp"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+
+	"github.com/google/btree"
+)
+
+// A Strategy chooses which free address Allocate returns.
+type Strategy uint8
+
+const (
+	// LowestFirst returns the lowest free address of the family. It is
+	// deterministic and the default.
+	LowestFirst Strategy = iota
+	// Random returns a free address of the family chosen uniformly at random
+	// among all free addresses, so neighbours are not guessable and released
+	// addresses are not reused at once. Useful for large IPv6 ranges.
+	Random
+)
+
+// String returns "lowest-first" or "random".
+func (s Strategy) String() string {
+	switch s {
+	case LowestFirst:
+		return "lowest-first"
+	case Random:
+		return "random"
+	}
+	return fmt.Sprintf("Strategy(%d)", uint8(s))
+}
+
+// An AllocatorOption configures NewAllocator.
+type AllocatorOption func(*allocConfig)
+
+type allocConfig struct {
+	strategy  Strategy
+	src       rand.Source
+	reserved  []netip.Addr
+	firstLast bool
+}
+
+// WithStrategy sets the allocation strategy (default LowestFirst).
+func WithStrategy(s Strategy) AllocatorOption {
+	return func(c *allocConfig) { c.strategy = s }
+}
+
+// WithRandSource sets the source of randomness of the Random strategy, for
+// reproducible tests. Without it, Random uses the math/rand/v2 global source.
+func WithRandSource(src rand.Source) AllocatorOption {
+	return func(c *allocConfig) { c.src = src }
+}
+
+// WithReserved excludes addrs, which must lie in the allocator's ranges,
+// from allocation. Reserved addresses are neither free nor used: they are
+// not counted by Free or Used, Allocated reports false for them, and
+// AllocateAddr refuses them with ErrOutOfRange.
+func WithReserved(addrs ...netip.Addr) AllocatorOption {
+	return func(c *allocConfig) { c.reserved = append(c.reserved, addrs...) }
+}
+
+// WithFirstLastReserved reserves, as WithReserved does, the first and last
+// address of every range that is exactly one CIDR prefix of more than two
+// addresses (the network and broadcast-like addresses). Other ranges are
+// used whole.
+func WithFirstLastReserved() AllocatorOption {
+	return func(c *allocConfig) { c.firstLast = true }
+}
+
+// An Allocator hands out single addresses from a fixed set of disjoint
+// ranges of either or both families.
+//
+// Free space is kept per family as disjoint, non-adjacent free intervals in
+// a github.com/google/btree BTreeG keyed by their last address, so taking the
+// lowest address of an interval rewrites it in place. Every operation is
+// O(log n) in the number of free intervals (n is at most the number of
+// allocated addresses plus the number of ranges), for both families and any
+// range size. Allocated addresses are not stored at all: an address is
+// allocated when it lies in a range, is not reserved and is not free.
+//
+// An Allocator is not safe for concurrent use; callers must serialise access
+// (the Manager does).
+type Allocator struct {
+	fams     [2]*space // by familyIndex; nil for a family without ranges
+	ranges   []Range   // sorted by family, then address
+	strategy Strategy
+	rnd      *rand.Rand
+}
+
+// interval is a free interval [lo, hi]; slot is its weights slot (random
+// strategy only).
+type interval struct {
+	lo, hi uint128
+	slot   int32
+}
+
+func intervalLess(a, b interval) bool { return a.hi.less(b.hi) }
+
+// space is the allocation state of one family.
+type space struct {
+	family   Family
+	ranges   []interval // configured ranges, merged where adjacent, sorted
+	reserved []uint128  // sorted
+	capacity *big.Int   // addresses in ranges minus reserved ones
+	used     uint128
+	free     *btree.BTreeG[interval]
+	w        *weights // nil unless the strategy is Random
+}
+
+func familyIndex(f Family) int {
+	if f == IPv6 {
+		return 1
+	}
+	return 0
+}
+
+// NewAllocator returns an allocator over ranges, which may mix IPv4 and IPv6
+// but must not overlap or repeat (ErrOverlap, naming both ranges) and must be
+// valid (ErrInvalidRange). Adjacent ranges are fine.
+func NewAllocator(ranges []Range, opts ...AllocatorOption) (*Allocator, error) {
+	var cfg allocConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.strategy > Random {
+		return nil, fmt.Errorf("ipam: unknown %v", cfg.strategy)
+	}
+	sorted, err := sortRanges(ranges)
+	if err != nil {
+		return nil, err
+	}
+	a := &Allocator{ranges: sorted, strategy: cfg.strategy}
+	if cfg.strategy == Random {
+		src := cfg.src
+		if src == nil {
+			src = globalSource{}
+		}
+		a.rnd = rand.New(src)
+	}
+	for _, f := range []Family{IPv4, IPv6} {
+		if s := newSpace(f, sorted, cfg); s != nil {
+			a.fams[familyIndex(f)] = s
+		}
+	}
+	if err := a.reserve(cfg); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// sortRanges validates ranges and returns them sorted, or an error naming
+// the first overlapping pair.
+func sortRanges(ranges []Range) ([]Range, error) {
+	sorted := slices.Clone(ranges)
+	for _, r := range sorted {
+		if !r.IsValid() {
+			return nil, fmt.Errorf("%w: zero Range", ErrInvalidRange)
+		}
+	}
+	slices.SortFunc(sorted, func(x, y Range) int {
+		return cmp.Or(x.from.Compare(y.from), x.to.Compare(y.to))
+	})
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i-1].Overlaps(sorted[i]) {
+			return nil, fmt.Errorf("%w: %s and %s", ErrOverlap, sorted[i-1], sorted[i])
+		}
+	}
+	return sorted, nil
+}
+
+// newSpace builds the state of family f from sorted ranges, or returns nil
+// if there is no range of f.
+func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
+	s := &space{family: f, capacity: new(big.Int), free: btree.NewG(32, intervalLess)}
+	if cfg.strategy == Random {
+		s.w = newWeights()
+	}
+	for _, r := range sorted {
+		if r.Family() != f {
+			continue
+		}
+		lo, hi := r.bounds()
+		s.capacity.Add(s.capacity, spanSize(lo, hi))
+		if n := len(s.ranges); n > 0 && s.ranges[n-1].hi.addOne() == lo {
+			s.ranges[n-1].hi = hi
+		} else {
+			s.ranges = append(s.ranges, interval{lo: lo, hi: hi})
+		}
+	}
+	if len(s.ranges) == 0 {
+		return nil
+	}
+	for _, iv := range s.ranges {
+		iv.slot = s.w.add(iv.hi, iv.hi.sub(iv.lo).addOne())
+		s.free.ReplaceOrInsert(iv)
+	}
+	return s
+}
+
+// reserve applies WithReserved and WithFirstLastReserved.
+func (a *Allocator) reserve(cfg allocConfig) error {
+	addrs := slices.Clone(cfg.reserved)
+	if cfg.firstLast {
+		for _, r := range a.ranges {
+			if _, ok := r.Prefix(); ok && r.Size().Cmp(big.NewInt(2)) > 0 {
+				addrs = append(addrs, r.from, r.to)
+			}
+		}
+	}
+	for _, addr := range addrs {
+		s, v, err := a.lookup(addr)
+		if err != nil {
+			return fmt.Errorf("reserving: %w", err)
+		}
+		if it, ok := s.find(v); ok {
+			s.take(it, v)
+			s.reserved = append(s.reserved, v)
+			s.capacity.Sub(s.capacity, big.NewInt(1))
+		}
+	}
+	for _, s := range a.fams {
+		if s != nil {
+			slices.SortFunc(s.reserved, func(x, y uint128) int { return cmpU128(x, y) })
+		}
+	}
+	return nil
+}
+
+func cmpU128(x, y uint128) int {
+	switch {
+	case x.less(y):
+		return -1
+	case y.less(x):
+		return 1
+	}
+	return 0
+}
+
+// globalSource is a rand.Source backed by the math/rand/v2 global generator.
+type globalSource struct{}
+
+func (globalSource) Uint64() uint64 { return rand.Uint64() }
+
+// Strategy returns the allocator's strategy.
+func (a *Allocator) Strategy() Strategy { return a.strategy }
+
+// Ranges returns the allocator's ranges sorted by family (IPv4 first) and
+// address. The caller may modify the returned slice.
+func (a *Allocator) Ranges() []Range { return slices.Clone(a.ranges) }
+
+// HasFamily reports whether the allocator has at least one range of family f.
+func (a *Allocator) HasFamily(f Family) bool { return a.space(f) != nil }
+
+// Contains reports whether addr lies in one of the allocator's ranges
+// (reserved addresses included).
+func (a *Allocator) Contains(addr netip.Addr) bool {
+	_, _, err := a.lookup(addr)
+	return err == nil
+}
+
+// Reserved reports whether addr was reserved at construction.
+func (a *Allocator) Reserved(addr netip.Addr) bool {
+	s, v, err := a.lookup(addr)
+	return err == nil && s.isReserved(v)
+}
+
+func (a *Allocator) space(f Family) *space {
+	if f != IPv4 && f != IPv6 {
+		return nil
+	}
+	return a.fams[familyIndex(f)]
+}
+
+// lookup returns the space of addr and its numeric value, or ErrOutOfRange
+// if addr lies in none of the ranges.
+func (a *Allocator) lookup(addr netip.Addr) (*space, uint128, error) {
+	s := a.space(FamilyOf(addr))
+	if s == nil || addr.Zone() != "" {
+		return nil, uint128{}, fmt.Errorf("%w: %s", ErrOutOfRange, addr)
+	}
+	v := u128From(addr)
+	i, _ := slices.BinarySearchFunc(s.ranges, v, func(iv interval, v uint128) int { return cmpU128(iv.hi, v) })
+	if i == len(s.ranges) || v.less(s.ranges[i].lo) {
+		return nil, uint128{}, fmt.Errorf("%w: %s", ErrOutOfRange, addr)
+	}
+	return s, v, nil
+}
+
+// Allocate returns a free address of family f chosen by the strategy and
+// marks it used. It fails with ErrFamily if the allocator has no range of f
+// and with ErrExhausted if none is free.
+func (a *Allocator) Allocate(f Family) (netip.Addr, error) {
+	s := a.space(f)
+	if s == nil {
+		return netip.Addr{}, fmt.Errorf("%w: no %v range", ErrFamily, f)
+	}
+	if s.free.Len() == 0 {
+		return netip.Addr{}, fmt.Errorf("%w: %v ranges are full", ErrExhausted, f)
+	}
+	var it interval
+	var v uint128
+	if a.strategy == Random {
+		it, v = s.pickRandom(a.rnd)
+	} else {
+		it, _ = s.free.Min()
+		v = it.lo
+	}
+	s.take(it, v)
+	s.used = s.used.addOne()
+	return v.addr(f), nil
+}
+
+// AllocateAddr marks the free address addr used. It fails with
+// ErrOutOfRange if addr is in no range or is reserved, and with ErrInUse if
+// it is already allocated.
+func (a *Allocator) AllocateAddr(addr netip.Addr) error {
+	s, v, err := a.lookup(addr)
+	if err != nil {
+		return err
+	}
+	it, ok := s.find(v)
+	if !ok {
+		if s.isReserved(v) {
+			return fmt.Errorf("%w: %s is reserved", ErrOutOfRange, addr)
+		}
+		return fmt.Errorf("%w: %s", ErrInUse, addr)
+	}
+	s.take(it, v)
+	s.used = s.used.addOne()
+	return nil
+}
+
+// Release returns the allocated address addr to the free space. It fails
+// with ErrNotAllocated if addr is free or reserved, and with an error
+// matching both ErrNotAllocated and ErrOutOfRange if addr is in no range.
+func (a *Allocator) Release(addr netip.Addr) error {
+	s, v, err := a.lookup(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNotAllocated, err)
+	}
+	if _, free := s.find(v); free || s.isReserved(v) {
+		return fmt.Errorf("%w: %s", ErrNotAllocated, addr)
+	}
+	s.give(v)
+	s.used = s.used.subOne()
+	return nil
+}
+
+// Allocated reports whether addr is allocated.
+func (a *Allocator) Allocated(addr netip.Addr) bool {
+	s, v, err := a.lookup(addr)
+	if err != nil {
+		return false
+	}
+	_, free := s.find(v)
+	return !free && !s.isReserved(v)
+}
+
+// Free returns the exact number of free addresses of family f.
+func (a *Allocator) Free(f Family) *big.Int {
+	s := a.space(f)
+	if s == nil {
+		return new(big.Int)
+	}
+	return new(big.Int).Sub(s.capacity, s.used.big())
+}
+
+// Used returns the exact number of allocated addresses of family f.
+func (a *Allocator) Used(f Family) *big.Int {
+	s := a.space(f)
+	if s == nil {
+		return new(big.Int)
+	}
+	return s.used.big()
+}
+
+// Capacity returns the number of addresses of family f that can be
+// allocated: the size of its ranges minus reserved addresses.
+func (a *Allocator) Capacity(f Family) *big.Int {
+	s := a.space(f)
+	if s == nil {
+		return new(big.Int)
+	}
+	return new(big.Int).Set(s.capacity)
+}

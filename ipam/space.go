@@ -1,0 +1,120 @@
+package ipam
+
+import (
+	"math/rand/v2"
+	"slices"
+)
+
+// find returns the free interval containing v and true, or false if v is
+// not free.
+func (s *space) find(v uint128) (interval, bool) {
+	var it interval
+	found := false
+	s.free.AscendGreaterOrEqual(interval{hi: v}, func(x interval) bool {
+		it, found = x, !v.less(x.lo)
+		return false
+	})
+	return it, found
+}
+
+// isReserved reports whether v was reserved at construction.
+func (s *space) isReserved(v uint128) bool {
+	_, ok := slices.BinarySearchFunc(s.reserved, v, cmpU128)
+	return ok
+}
+
+// take removes v from the free interval it, which contains it.
+func (s *space) take(it interval, v uint128) {
+	switch {
+	case it.lo == it.hi:
+		s.free.Delete(it)
+		s.w.remove(it.slot, u128One)
+	case v == it.lo: // key (hi) unchanged: rewrite in place
+		it.lo = v.addOne()
+		s.free.ReplaceOrInsert(it)
+		s.w.shrink(it.slot)
+	case v == it.hi:
+		s.free.Delete(it)
+		it.hi = v.subOne()
+		s.free.ReplaceOrInsert(it)
+		s.w.shrink(it.slot)
+		s.w.setKey(it.slot, it.hi)
+	default: // split: the right part keeps the key, the left part is new
+		left := interval{lo: it.lo, hi: v.subOne()}
+		leftSize := left.hi.sub(left.lo).addOne()
+		it.lo = v.addOne()
+		s.free.ReplaceOrInsert(it)
+		s.w.update(it.slot, uint128{}.sub(leftSize.addOne()))
+		left.slot = s.w.add(left.hi, leftSize)
+		s.free.ReplaceOrInsert(left)
+	}
+}
+
+// give adds v, which is in a range and not free, to the free space, merging
+// it with the free intervals next to it.
+func (s *space) give(v uint128) {
+	var prev, next interval
+	joinPrev, joinNext := false, false
+	if v != u128Max {
+		s.free.AscendGreaterOrEqual(interval{hi: v}, func(x interval) bool {
+			next, joinNext = x, x.lo == v.addOne()
+			return false
+		})
+	}
+	if v != u128Zero {
+		s.free.DescendLessOrEqual(interval{hi: v.subOne()}, func(x interval) bool {
+			prev, joinPrev = x, x.hi == v.subOne()
+			return false
+		})
+	}
+	switch {
+	case joinPrev && joinNext:
+		s.free.Delete(prev)
+		s.w.remove(prev.slot, prev.hi.sub(prev.lo).addOne())
+		next.lo = prev.lo
+		s.free.ReplaceOrInsert(next)
+		s.w.update(next.slot, prev.hi.sub(prev.lo).add(uint128{0, 2}))
+	case joinNext:
+		next.lo = v
+		s.free.ReplaceOrInsert(next)
+		s.w.grow(next.slot)
+	case joinPrev:
+		s.free.Delete(prev)
+		prev.hi = v
+		s.free.ReplaceOrInsert(prev)
+		s.w.grow(prev.slot)
+		s.w.setKey(prev.slot, v)
+	default:
+		s.free.ReplaceOrInsert(interval{lo: v, hi: v, slot: s.w.add(v, u128One)})
+	}
+}
+
+// pickRandom returns a free address chosen uniformly at random and its
+// interval. The free space must not be empty.
+func (s *space) pickRandom(r *rand.Rand) (interval, uint128) {
+	total := s.w.total()
+	if total.isZero() { // the whole IPv6 space is free: 2^128 addresses
+		it, _ := s.free.Min()
+		return it, uint128{r.Uint64(), r.Uint64()}
+	}
+	slot, off := s.w.find(uniform128(r, total))
+	it, _ := s.free.Get(interval{hi: s.w.key[slot]})
+	return it, it.lo.add(off)
+}
+
+// uniform128 returns a uniformly random value in [0, n); n must not be zero.
+func uniform128(r *rand.Rand, n uint128) uint128 {
+	if n.hi == 0 {
+		return uint128{0, r.Uint64N(n.lo)}
+	}
+	mask := uint64(1)<<(n.bitLen()-64) - 1
+	if n.bitLen() == 128 {
+		mask = ^uint64(0)
+	}
+	for {
+		v := uint128{r.Uint64() & mask, r.Uint64()}
+		if v.less(n) {
+			return v
+		}
+	}
+}
