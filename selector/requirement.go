@@ -1,0 +1,210 @@
+package selector
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// A Requirement is one condition of a selector: Key, related by Operator to
+// Values. Its JSON form is that of a Kubernetes LabelSelectorRequirement.
+//
+// A Requirement is plain data; New and LabelSelector.Selector validate it.
+// Requirements returned by Selector.Requirements are canonical: Equals and
+// DoubleEquals appear as In, NotEquals as NotIn, values sorted without
+// duplicates, a Gt or Lt value in plain decimal form.
+type Requirement struct {
+	Key      string   `json:"key"`
+	Operator Operator `json:"operator"`
+	Values   []string `json:"values,omitempty"`
+}
+
+// String returns r in the string syntax, in canonical form if r is valid.
+func (r Requirement) String() string {
+	t, p := compile(r)
+	if p != nil {
+		return fmt.Sprintf("%s %s %q", r.Key, r.Operator, r.Values)
+	}
+	return string(t.appendTo(nil))
+}
+
+// A term is a validated, canonical requirement, ready to match.
+type term struct {
+	key    string
+	op     opcode
+	values []string // In, NotIn: sorted, without duplicates; otherwise nil
+	num    int64    // Gt, Lt: the bound
+}
+
+// A problem is a validation failure of one requirement.
+type problem struct {
+	err    error  // sentinel
+	detail string // why
+	value  int    // index in Values of the offending value, or -1
+}
+
+// compile validates r as Kubernetes' NewRequirement does, in the same order
+// (key, operator, value count, integers, label values), and returns its
+// canonical term or the first problem found.
+func compile(r Requirement) (term, *problem) {
+	if why := validateKey(r.Key); why != "" {
+		return term{}, &problem{ErrInvalidKey, fmt.Sprintf("%q: %s", r.Key, why), -1}
+	}
+	op, ok := opcodeOf(r.Operator)
+	if !ok {
+		return term{}, &problem{ErrInvalidOperator, fmt.Sprintf("%q is not one of "+
+			"In, NotIn, Exists, DoesNotExist, Gt, Lt, =, ==, !=", string(r.Operator)), -1}
+	}
+	if why := checkCount(r.Operator, len(r.Values)); why != "" {
+		return term{}, &problem{ErrValueCount, why, -1}
+	}
+	t := term{key: r.Key, op: op}
+	if op == opGt || op == opLt {
+		n, err := strconv.ParseInt(r.Values[0], 10, 64)
+		if err != nil {
+			return term{}, &problem{ErrInvalidValue, fmt.Sprintf("%q: for Gt and Lt, "+
+				"the value must be a decimal 64-bit integer", r.Values[0]), 0}
+		}
+		t.num = n
+	}
+	for i, v := range r.Values {
+		if why := validateValue(v); why != "" {
+			return term{}, &problem{ErrInvalidValue, fmt.Sprintf("%q: %s", v, why), i}
+		}
+	}
+	if op == opIn || op == opNotIn {
+		t.values = slices.Compact(slices.Sorted(slices.Values(r.Values)))
+	}
+	return t, nil
+}
+
+// checkCount reports why n values do not suit op, or "".
+func checkCount(op Operator, n int) string {
+	switch op {
+	case In, NotIn:
+		if n == 0 {
+			return "for In and NotIn, at least one value is required"
+		}
+	case Equals, DoubleEquals, NotEquals:
+		if n != 1 {
+			return fmt.Sprintf("for %s, exactly one value is required, got %d", op, n)
+		}
+	case Exists, DoesNotExist:
+		if n != 0 {
+			return fmt.Sprintf("for %s, values must be empty, got %d", op, n)
+		}
+	case Gt, Lt:
+		if n != 1 {
+			return fmt.Sprintf("for %s, exactly one value is required, got %d", op, n)
+		}
+	}
+	return ""
+}
+
+// requirement returns t as a Requirement sharing no memory with t.
+func (t *term) requirement() Requirement {
+	r := Requirement{Key: t.key, Operator: t.op.operator()}
+	switch t.op {
+	case opIn, opNotIn:
+		r.Values = slices.Clone(t.values)
+	case opGt, opLt:
+		r.Values = []string{strconv.FormatInt(t.num, 10)}
+	}
+	return r
+}
+
+// match reports whether t holds for a label whose value is v, present if ok.
+func (t *term) match(v string, ok bool) bool {
+	switch t.op {
+	case opExists:
+		return ok
+	case opDoesNotExist:
+		return !ok
+	case opIn:
+		return ok && t.has(v)
+	case opNotIn:
+		return !ok || !t.has(v)
+	}
+	n, isInt := parseInt(v)
+	if !ok || !isInt {
+		return false
+	}
+	if t.op == opGt {
+		return n > t.num
+	}
+	return n < t.num
+}
+
+// linearMax is the number of values up to which has scans instead of
+// searching: short scans beat binary search on the usual one or two values.
+const linearMax = 8
+
+// has reports whether v is one of t's values.
+func (t *term) has(v string) bool {
+	if len(t.values) <= linearMax {
+		for _, w := range t.values {
+			if w == v {
+				return true
+			}
+		}
+		return false
+	}
+	_, found := slices.BinarySearch(t.values, v)
+	return found
+}
+
+// appendTo appends t in canonical string syntax to b.
+func (t *term) appendTo(b []byte) []byte {
+	if t.op == opDoesNotExist {
+		b = append(b, '!')
+	}
+	b = append(b, t.key...)
+	switch t.op {
+	case opIn, opNotIn:
+		return appendValues(b, t.op == opNotIn, t.values)
+	case opGt:
+		return strconv.AppendInt(append(b, '>'), t.num, 10)
+	case opLt:
+		return strconv.AppendInt(append(b, '<'), t.num, 10)
+	}
+	return b
+}
+
+// appendValues appends the operator and values of an In (or NotIn, if not)
+// term: `=v` or ` in (a,b)` (`!=v`, ` notin (a,b)`).
+func appendValues(b []byte, not bool, values []string) []byte {
+	if len(values) == 1 {
+		if not {
+			b = append(b, '!')
+		}
+		return append(append(b, '='), values[0]...)
+	}
+	if not {
+		b = append(b, " notin ("...)
+	} else {
+		b = append(b, " in ("...)
+	}
+	b = append(b, strings.Join(values, ",")...)
+	return append(b, ')')
+}
+
+// compare orders terms by key, then opcode, then values, then bound.
+func compareTerms(a, b term) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	if a.op != b.op {
+		return int(a.op) - int(b.op)
+	}
+	if c := slices.Compare(a.values, b.values); c != 0 {
+		return c
+	}
+	switch {
+	case a.num < b.num:
+		return -1
+	case a.num > b.num:
+		return 1
+	}
+	return 0
+}
