@@ -1,0 +1,384 @@
+package bgp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lbkit/lbkit/selector"
+)
+
+// Errors returned (wrapped) by this package; test with errors.Is.
+var (
+	ErrInvalidConfig    = errors.New("bgp: invalid config")
+	ErrInvalidPeer      = errors.New("bgp: invalid peer")
+	ErrPeerExists       = errors.New("bgp: peer already exists")
+	ErrUnknownPeer      = errors.New("bgp: unknown peer")
+	ErrInvalidCommunity = errors.New("bgp: invalid community")
+	ErrInvalidService   = errors.New("bgp: invalid service")
+	ErrClosed           = errors.New("bgp: speaker closed")
+)
+
+// DefaultConnectRetry is the connect-retry time of peers that leave
+// Peer.ConnectRetry zero. GoBGP waits between one and two times this long
+// between connection attempts.
+const DefaultConnectRetry = 3 * time.Second
+
+// Config configures a Speaker.
+type Config struct {
+	// ASN is the local autonomous system number; it must not be 0.
+	ASN uint32
+	// RouterID is the BGP identifier; it must be an IPv4 address, even on
+	// an IPv6-only node.
+	RouterID netip.Addr
+	// ListenPort is the TCP port to accept sessions on: 0 means 179, -1
+	// means not to listen (sessions are only dialed out).
+	ListenPort int32
+	// ListenAddrs are the addresses to listen on; empty means all
+	// (0.0.0.0 and ::).
+	ListenAddrs []netip.Addr
+	// Logger receives GoBGP's and the speaker's logs; nil discards them.
+	Logger *slog.Logger
+	// Rules choose BGP attributes per service; see Rule.
+	Rules []Rule
+	// AggregateIPv4 and AggregateIPv6, when not 0, announce the prefix of
+	// that length covering each address (for example /24 or /64) instead
+	// of host routes. The prefix stays announced while any service has an
+	// address in it.
+	AggregateIPv4, AggregateIPv6 int
+}
+
+// A Rule gives the services whose labels match Selector (the zero Selector
+// matches every service) the attributes in Attributes. A service matched by
+// several rules gets the union of their communities and large communities
+// and the LocalPref and MED of the first matching rule that sets them.
+//
+// When several services share a route (the same address, or the same
+// aggregate), the route carries the attributes of the service with the
+// smallest key.
+type Rule struct {
+	Selector selector.Selector
+	Attributes
+}
+
+// Attributes are the BGP path attributes lbkit lets rules set.
+type Attributes struct {
+	// Communities are RFC 1997 communities, "65000:100", or one of
+	// "no-export", "no-advertise", "no-export-subconfed", "blackhole".
+	Communities []string
+	// LargeCommunities are RFC 8092 large communities, "65000:1:1".
+	LargeCommunities []string
+	// LocalPref is sent to iBGP peers only; nil means GoBGP's default 100.
+	LocalPref *uint32
+	// MED is the multi-exit discriminator; nil sends none.
+	MED *uint32
+}
+
+// A Family is an address family a session carries.
+type Family uint8
+
+// The supported families.
+const (
+	IPv4Unicast Family = iota + 1
+	IPv6Unicast
+)
+
+// String returns "ipv4-unicast" or "ipv6-unicast".
+func (f Family) String() string {
+	switch f {
+	case IPv4Unicast:
+		return "ipv4-unicast"
+	case IPv6Unicast:
+		return "ipv6-unicast"
+	}
+	return "Family(" + strconv.Itoa(int(f)) + ")"
+}
+
+func familyOf(a netip.Addr) Family {
+	if a.Is4() {
+		return IPv4Unicast
+	}
+	return IPv6Unicast
+}
+
+// A Peer is a BGP neighbor. Zero fields take the defaults documented on
+// each.
+type Peer struct {
+	// Address is the neighbor's address, IPv4 or IPv6; it names the peer.
+	Address netip.Addr
+	// ASN is the neighbor's AS number: equal to Config.ASN for iBGP.
+	ASN uint32
+	// Port is the neighbor's TCP port; 0 means 179.
+	Port uint16
+	// LocalAddress is the source address of the session; unset lets the
+	// kernel choose. It must be of Address's family.
+	LocalAddress netip.Addr
+	// Password enables TCP MD5 signatures (RFC 2385) with this key.
+	Password string
+	// EBGPMultihop, when not 0, is the IP TTL of an eBGP session whose
+	// neighbor is not directly connected.
+	EBGPMultihop uint8
+	// HoldTime defaults to 90 s, KeepaliveTime to a third of it. Both are
+	// whole seconds.
+	HoldTime, KeepaliveTime time.Duration
+	// ConnectRetry is the time between connection attempts (GoBGP adds up
+	// to as much again as jitter); 0 means DefaultConnectRetry.
+	ConnectRetry time.Duration
+	// Passive makes the speaker wait for the neighbor to connect.
+	Passive bool
+	// GracefulRestart advertises the graceful-restart capability (RFC
+	// 4724) with RestartTime (0 means 120 s); see CloseGraceful.
+	GracefulRestart bool
+	RestartTime     time.Duration
+	// Families lists the families the session carries; nil means the
+	// family of Address.
+	Families []Family
+	// NextHopIPv4 and NextHopIPv6 override the next hop of routes of that
+	// family sent to this peer. A session carrying the family other than
+	// Address's must set that family's next hop.
+	NextHopIPv4, NextHopIPv6 netip.Addr
+}
+
+func (p Peer) families() []Family {
+	if len(p.Families) == 0 {
+		return []Family{familyOf(p.Address)}
+	}
+	return p.Families
+}
+
+// validate reports why p cannot be configured, or nil.
+func (p Peer) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w %v: %s", ErrInvalidPeer, p.Address, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case !p.Address.IsValid() || p.Address.Is4In6() || p.Address.IsUnspecified():
+		return bad("address must be a specific IPv4 or IPv6 address")
+	case p.Address.Zone() != "":
+		return bad("zoned addresses are not supported")
+	case p.ASN == 0:
+		return bad("ASN 0")
+	case p.LocalAddress.IsValid() && p.LocalAddress.Is4() != p.Address.Is4():
+		return bad("local address %v is not of the peer's family", p.LocalAddress)
+	case p.NextHopIPv4.IsValid() && !p.NextHopIPv4.Is4():
+		return bad("IPv4 next hop %v is not IPv4", p.NextHopIPv4)
+	case p.NextHopIPv6.IsValid() && (!p.NextHopIPv6.Is6() || p.NextHopIPv6.Is4In6()):
+		return bad("IPv6 next hop %v is not IPv6", p.NextHopIPv6)
+	}
+	if err := p.validateTimers(); err != nil {
+		return bad("%v", err)
+	}
+	seen := map[Family]bool{}
+	for _, f := range p.families() {
+		switch {
+		case f != IPv4Unicast && f != IPv6Unicast:
+			return bad("unsupported family %v", f)
+		case seen[f]:
+			return bad("family %v listed twice", f)
+		case f == IPv6Unicast && p.Address.Is4() && !p.NextHopIPv6.IsValid():
+			return bad("IPv6 routes over an IPv4 session need NextHopIPv6 (GoBGP would send an IPv4-mapped next hop that routers do not install)")
+		case f == IPv4Unicast && p.Address.Is6() && !p.NextHopIPv4.IsValid():
+			return bad("IPv4 routes over an IPv6 session need NextHopIPv4")
+		}
+		seen[f] = true
+	}
+	return nil
+}
+
+func (p Peer) validateTimers() error {
+	secs := func(d time.Duration) bool { return d%time.Second == 0 }
+	switch {
+	case p.HoldTime < 0 || p.KeepaliveTime < 0 || p.ConnectRetry < 0 || p.RestartTime < 0:
+		return errors.New("negative duration")
+	case !secs(p.HoldTime) || !secs(p.KeepaliveTime) || !secs(p.ConnectRetry) || !secs(p.RestartTime):
+		return errors.New("timers must be whole seconds")
+	case p.HoldTime != 0 && p.HoldTime < 3*time.Second:
+		return errors.New("hold time must be 0 or at least 3 s")
+	case p.HoldTime > 65535*time.Second:
+		return errors.New("hold time too long")
+	case p.KeepaliveTime != 0 && p.HoldTime != 0 && p.KeepaliveTime >= p.HoldTime:
+		return errors.New("keepalive time must be less than hold time")
+	case p.RestartTime > 4095*time.Second:
+		return errors.New("restart time above 4095 s")
+	}
+	return nil
+}
+
+// validate reports why c cannot start a speaker, or nil; it also parses
+// the rules.
+func (c Config) validate() ([]rule, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.ASN == 0:
+		return nil, bad("ASN 0")
+	case !c.RouterID.Is4() || c.RouterID.IsUnspecified():
+		return nil, bad("router ID %v must be a non-zero IPv4 address", c.RouterID)
+	case c.ListenPort < -1 || c.ListenPort > 65535:
+		return nil, bad("listen port %d out of range", c.ListenPort)
+	case c.AggregateIPv4 < 0 || c.AggregateIPv4 > 32:
+		return nil, bad("IPv4 aggregation length %d", c.AggregateIPv4)
+	case c.AggregateIPv6 < 0 || c.AggregateIPv6 > 128:
+		return nil, bad("IPv6 aggregation length %d", c.AggregateIPv6)
+	}
+	for _, a := range c.ListenAddrs {
+		if !a.IsValid() || a.Zone() != "" {
+			return nil, bad("listen address %v", a)
+		}
+	}
+	rules := make([]rule, 0, len(c.Rules))
+	for i, r := range c.Rules {
+		pr, err := parseAttributes(r.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("rule %d: %w", i, err)
+		}
+		rules = append(rules, rule{sel: r.Selector, attrs: pr})
+	}
+	return rules, nil
+}
+
+// wellKnown are the RFC 1997 / RFC 7999 community names.
+var wellKnown = map[string]uint32{
+	"no-export":           0xFFFFFF01,
+	"no-advertise":        0xFFFFFF02,
+	"no-export-subconfed": 0xFFFFFF03,
+	"blackhole":           0xFFFF029A,
+}
+
+// ParseCommunity parses a standard community, "65000:100" or a well-known
+// name such as "no-export".
+func ParseCommunity(s string) (uint32, error) {
+	if v, ok := wellKnown[strings.ToLower(s)]; ok {
+		return v, nil
+	}
+	hi, lo, ok := strings.Cut(s, ":")
+	a, err1 := strconv.ParseUint(hi, 10, 16)
+	b, err2 := strconv.ParseUint(lo, 10, 16)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("%w %q: want ASN:value with two 16-bit numbers", ErrInvalidCommunity, s)
+	}
+	return uint32(a)<<16 | uint32(b), nil
+}
+
+// A LargeCommunity is an RFC 8092 community: three 32-bit numbers.
+type LargeCommunity struct{ ASN, Local1, Local2 uint32 }
+
+// String returns "ASN:Local1:Local2".
+func (c LargeCommunity) String() string {
+	return fmt.Sprintf("%d:%d:%d", c.ASN, c.Local1, c.Local2)
+}
+
+// ParseLargeCommunity parses "65000:1:1".
+func ParseLargeCommunity(s string) (LargeCommunity, error) {
+	parts := strings.Split(s, ":")
+	var v [3]uint32
+	if len(parts) != 3 {
+		return LargeCommunity{}, fmt.Errorf("%w %q: want ASN:value:value", ErrInvalidCommunity, s)
+	}
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil {
+			return LargeCommunity{}, fmt.Errorf("%w %q: want three 32-bit numbers", ErrInvalidCommunity, s)
+		}
+		v[i] = uint32(n)
+	}
+	return LargeCommunity{v[0], v[1], v[2]}, nil
+}
+
+// attrs is the parsed, canonical form of Attributes: sorted, deduplicated.
+type attrs struct {
+	communities []uint32
+	large       []LargeCommunity
+	localPref   *uint32
+	med         *uint32
+}
+
+type rule struct {
+	sel   selector.Selector
+	attrs attrs
+}
+
+func parseAttributes(a Attributes) (attrs, error) {
+	var out attrs
+	for _, s := range a.Communities {
+		c, err := ParseCommunity(s)
+		if err != nil {
+			return attrs{}, err
+		}
+		out.communities = append(out.communities, c)
+	}
+	for _, s := range a.LargeCommunities {
+		c, err := ParseLargeCommunity(s)
+		if err != nil {
+			return attrs{}, err
+		}
+		out.large = append(out.large, c)
+	}
+	out.localPref, out.med = a.LocalPref, a.MED
+	out.normalize()
+	return out, nil
+}
+
+func (a *attrs) normalize() {
+	slices.Sort(a.communities)
+	a.communities = slices.Compact(a.communities)
+	slices.SortFunc(a.large, func(x, y LargeCommunity) int {
+		if c := cmpU32(x.ASN, y.ASN); c != 0 {
+			return c
+		}
+		if c := cmpU32(x.Local1, y.Local1); c != 0 {
+			return c
+		}
+		return cmpU32(x.Local2, y.Local2)
+	})
+	a.large = slices.Compact(a.large)
+}
+
+func cmpU32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// merge adds b to a: union of communities, first LocalPref and MED win.
+func (a *attrs) merge(b attrs) {
+	a.communities = append(a.communities, b.communities...)
+	a.large = append(a.large, b.large...)
+	if a.localPref == nil {
+		a.localPref = b.localPref
+	}
+	if a.med == nil {
+		a.med = b.med
+	}
+}
+
+func (a attrs) equal(b attrs) bool {
+	return slices.Equal(a.communities, b.communities) && slices.Equal(a.large, b.large) &&
+		eqPtr(a.localPref, b.localPref) && eqPtr(a.med, b.med)
+}
+
+func eqPtr(a, b *uint32) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+// attrsFor returns the merged attributes of the rules matching labels.
+func attrsFor(rules []rule, labels selector.Labels) attrs {
+	var out attrs
+	for _, r := range rules {
+		if r.sel.Matches(labels) {
+			out.merge(r.attrs)
+		}
+	}
+	out.normalize()
+	return out
+}

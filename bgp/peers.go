@@ -1,0 +1,194 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// AddPeer configures a neighbor; the session starts at once (or waits for
+// the neighbor, if Passive). An invalid peer returns ErrInvalidPeer, an
+// address already configured ErrPeerExists; neither changes anything.
+func (s *Speaker) AddPeer(ctx context.Context, p Peer) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if _, ok := s.peers[p.Address]; ok {
+		return fmt.Errorf("%w: %v", ErrPeerExists, p.Address)
+	}
+	return s.addPeerLocked(ctx, p)
+}
+
+func (s *Speaker) addPeerLocked(ctx context.Context, p Peer) error {
+	if p.hasNextHops() {
+		if err := s.applyPolicies(ctx, withPeer(s.peers, p)); err != nil {
+			return err
+		}
+	}
+	if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
+		if p.hasNextHops() {
+			_ = s.applyPolicies(ctx, s.peers)
+		}
+		return fmt.Errorf("bgp: add peer %v: %w", p.Address, err)
+	}
+	s.peers[p.Address] = p
+	return nil
+}
+
+// UpdatePeer replaces the configuration of the neighbor p.Address. A change
+// of the next hops alone is applied in place (routes are re-sent with the
+// new next hop); any other change restarts the session. An unknown address
+// returns ErrUnknownPeer.
+func (s *Speaker) UpdatePeer(ctx context.Context, p Peer) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	old, ok := s.peers[p.Address]
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrUnknownPeer, p.Address)
+	}
+	if old.sameSession(p) {
+		if err := s.applyPolicies(ctx, withPeer(s.peers, p)); err != nil {
+			return err
+		}
+		s.peers[p.Address] = p
+		err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{
+			Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_OUT,
+		})
+		if err != nil {
+			s.log.Debug("soft reset after next-hop change", "peer", p.Address, "err", err)
+		}
+		return nil
+	}
+	if err := s.removePeerLocked(ctx, old); err != nil {
+		return err
+	}
+	return s.addPeerLocked(ctx, p)
+}
+
+// RemovePeer closes the session to addr (with a CEASE) and forgets the
+// neighbor. An unknown address returns ErrUnknownPeer.
+func (s *Speaker) RemovePeer(ctx context.Context, addr netip.Addr) error {
+	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	p, ok := s.peers[addr]
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrUnknownPeer, addr)
+	}
+	return s.removePeerLocked(ctx, p)
+}
+
+func (s *Speaker) removePeerLocked(ctx context.Context, p Peer) error {
+	if err := s.srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: p.Address.String()}); err != nil {
+		return fmt.Errorf("bgp: remove peer %v: %w", p.Address, err)
+	}
+	delete(s.peers, p.Address)
+	if p.hasNextHops() {
+		return s.applyPolicies(ctx, s.peers)
+	}
+	return nil
+}
+
+func (s *Speaker) checkOpen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (p Peer) hasNextHops() bool { return p.NextHopIPv4.IsValid() || p.NextHopIPv6.IsValid() }
+
+// sameSession reports whether p and q differ at most in their next hops.
+func (p Peer) sameSession(q Peer) bool {
+	p.NextHopIPv4, p.NextHopIPv6 = q.NextHopIPv4, q.NextHopIPv6
+	p.Families, q.Families = p.families(), q.families()
+	return reflect.DeepEqual(p, q)
+}
+
+func withPeer(peers map[netip.Addr]Peer, p Peer) map[netip.Addr]Peer {
+	m := make(map[netip.Addr]Peer, len(peers)+1)
+	for k, v := range peers {
+		m[k] = v
+	}
+	m[p.Address] = p
+	return m
+}
+
+func secs(d, def time.Duration) uint64 {
+	if d == 0 {
+		d = def
+	}
+	return uint64(d / time.Second)
+}
+
+// apiPeer returns GoBGP's configuration for p.
+func (s *Speaker) apiPeer(p Peer) *api.Peer {
+	retry := secs(p.ConnectRetry, DefaultConnectRetry)
+	ap := &api.Peer{
+		Conf: &api.PeerConf{
+			NeighborAddress: p.Address.String(),
+			PeerAsn:         p.ASN,
+			LocalAsn:        s.cfg.ASN,
+			AuthPassword:    p.Password,
+		},
+		Timers: &api.Timers{Config: &api.TimersConfig{
+			ConnectRetry:           retry,
+			IdleHoldTimeAfterReset: retry,
+			HoldTime:               secs(p.HoldTime, 0),
+			KeepaliveInterval:      secs(p.KeepaliveTime, 0),
+		}},
+		Transport: &api.Transport{
+			RemotePort:  uint32(p.Port),
+			PassiveMode: p.Passive,
+		},
+	}
+	if p.HoldTime != 0 && p.KeepaliveTime == 0 {
+		ap.Timers.Config.KeepaliveInterval = max(1, ap.Timers.Config.HoldTime/3)
+	}
+	if p.LocalAddress.IsValid() {
+		ap.Transport.LocalAddress = p.LocalAddress.String()
+	}
+	if p.EBGPMultihop != 0 {
+		ap.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: uint32(p.EBGPMultihop)}
+	}
+	if p.GracefulRestart {
+		ap.GracefulRestart = &api.GracefulRestart{
+			Enabled:     true,
+			RestartTime: uint32(secs(p.RestartTime, 120*time.Second)),
+		}
+	}
+	for _, f := range p.families() {
+		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: familyAPI(f), Enabled: true}}
+		if p.GracefulRestart {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+		ap.AfiSafis = append(ap.AfiSafis, af)
+	}
+	return ap
+}
+
+func familyAPI(f Family) *api.Family {
+	if f == IPv4Unicast {
+		return familyV4
+	}
+	return familyV6
+}

@@ -1,0 +1,74 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+// Policy names. The speaker owns GoBGP's whole policy configuration.
+const (
+	policyNextHop = "lbkit-next-hops"
+	setAnyIPv4    = "lbkit-any-ipv4"
+	setAnyIPv6    = "lbkit-any-ipv6"
+)
+
+// applyPolicies installs GoBGP's routing policy for peers:
+//   - import: reject everything. The speaker originates routes and never
+//     forwards what it learns, so received routes only count.
+//   - export: accept, after setting the explicit next hops of peers that
+//     have them (one statement per peer and family, matched by neighbor).
+//
+// peers == nil means no explicit next hops.
+func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) error {
+	req := &api.SetPoliciesRequest{
+		DefinedSets: []*api.DefinedSet{
+			{DefinedType: api.DefinedType_PREFIX, Name: setAnyIPv4, Prefixes: []*api.Prefix{{IpPrefix: "0.0.0.0/0", MaskLengthMin: 0, MaskLengthMax: 32}}},
+			{DefinedType: api.DefinedType_PREFIX, Name: setAnyIPv6, Prefixes: []*api.Prefix{{IpPrefix: "::/0", MaskLengthMin: 0, MaskLengthMax: 128}}},
+		},
+		Assignments: []*api.PolicyAssignment{{
+			Name: "global", Direction: api.PolicyDirection_IMPORT, DefaultAction: api.RouteAction_REJECT,
+		}},
+	}
+	pol := &api.Policy{Name: policyNextHop}
+	for _, addr := range slices.SortedFunc(maps.Keys(peers), netip.Addr.Compare) {
+		p := peers[addr]
+		if !p.hasNextHops() {
+			continue
+		}
+		nset := "lbkit-peer-" + addr.String()
+		req.DefinedSets = append(req.DefinedSets, &api.DefinedSet{
+			DefinedType: api.DefinedType_NEIGHBOR, Name: nset, List: []string{netip.PrefixFrom(addr, addr.BitLen()).String()},
+		})
+		for _, nh := range []struct {
+			addr netip.Addr
+			set  string
+		}{{p.NextHopIPv4, setAnyIPv4}, {p.NextHopIPv6, setAnyIPv6}} {
+			if !nh.addr.IsValid() {
+				continue
+			}
+			pol.Statements = append(pol.Statements, &api.Statement{
+				Name: fmt.Sprintf("lbkit-nh-%v-%v", addr, nh.addr),
+				Conditions: &api.Conditions{
+					NeighborSet: &api.MatchSet{Name: nset, Type: api.MatchSet_ANY},
+					PrefixSet:   &api.MatchSet{Name: nh.set, Type: api.MatchSet_ANY},
+				},
+				Actions: &api.Actions{Nexthop: &api.NexthopAction{Address: nh.addr.String()}},
+			})
+		}
+	}
+	export := &api.PolicyAssignment{Name: "global", Direction: api.PolicyDirection_EXPORT, DefaultAction: api.RouteAction_ACCEPT}
+	if len(pol.Statements) > 0 {
+		req.Policies = []*api.Policy{pol}
+		export.Policies = []*api.Policy{{Name: policyNextHop}}
+	}
+	req.Assignments = append(req.Assignments, export)
+	if err := s.srv.SetPolicies(ctx, req); err != nil {
+		return fmt.Errorf("bgp: set policies: %w", err)
+	}
+	return nil
+}

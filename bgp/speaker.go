@@ -1,0 +1,160 @@
+package bgp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/server"
+
+	"github.com/lbkit/lbkit/announce"
+)
+
+// A Speaker is an embedded BGP speaker that announces service addresses.
+// It implements announce.Announcer. Create it with New; it is safe for
+// concurrent use.
+type Speaker struct {
+	cfg   Config
+	rules []rule
+	srv   *server.BgpServer
+	log   *slog.Logger
+
+	hub        *hub
+	stopWatch  context.CancelFunc
+	watchErr   error
+	routeState // guarded by mu
+
+	mu     sync.Mutex // guards routeState and closed
+	closed bool
+
+	peerMu sync.Mutex // guards peers; never held while taking mu
+	peers  map[netip.Addr]Peer
+}
+
+var _ announce.Announcer = (*Speaker)(nil)
+
+// New starts a speaker. It returns ErrInvalidConfig (or ErrInvalidCommunity
+// for a rule) for a bad configuration, and GoBGP's error if it cannot
+// start, for example because the listen port is taken. ctx bounds the
+// start only.
+func New(ctx context.Context, cfg Config) (*Speaker, error) {
+	rules, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Speaker{
+		cfg:        cfg,
+		rules:      rules,
+		log:        logger.With("component", "lbkit/bgp"),
+		srv:        server.NewBgpServer(server.LoggerOption(newSlogLogger(cfg.Logger))),
+		hub:        newHub(),
+		routeState: newRouteState(),
+		peers:      make(map[netip.Addr]Peer),
+	}
+	go s.srv.Serve()
+	if err := s.start(ctx); err != nil {
+		_ = s.srv.StopBgp(context.Background(), &api.StopBgpRequest{})
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Speaker) start(ctx context.Context) error {
+	port := s.cfg.ListenPort
+	if port == 0 {
+		port = 179
+	}
+	g := &api.Global{
+		Asn:        s.cfg.ASN,
+		RouterId:   s.cfg.RouterID.String(),
+		ListenPort: port,
+	}
+	for _, a := range s.cfg.ListenAddrs {
+		g.ListenAddresses = append(g.ListenAddresses, a.String())
+	}
+	if err := s.srv.StartBgp(ctx, &api.StartBgpRequest{Global: g}); err != nil {
+		return fmt.Errorf("bgp: start: %w", err)
+	}
+	if err := s.applyPolicies(ctx, nil); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch = cancel
+	err := s.srv.WatchEvent(wctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("bgp: watch: %w", err)
+	}
+	return nil
+}
+
+// Close withdraws every route, then closes every session with a CEASE
+// notification and stops the speaker. Later calls of other methods return
+// ErrClosed; closing twice is harmless. See the package documentation for
+// graceful restart.
+func (s *Speaker) Close() error {
+	return s.shutdown(false)
+}
+
+// CloseGraceful stops the speaker without withdrawing its routes: sessions
+// to peers with GracefulRestart are closed without a notification, so those
+// routers keep the routes (as stale) for the peer's RestartTime, waiting for
+// a new speaker to re-announce them; other sessions are closed with a
+// CEASE. After CloseGraceful, Close is a no-op.
+func (s *Speaker) CloseGraceful() error {
+	return s.shutdown(true)
+}
+
+func (s *Speaker) shutdown(graceful bool) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if !graceful {
+		errs = append(errs, s.withdrawAll())
+	}
+	s.mu.Unlock()
+
+	s.peerMu.Lock()
+	if graceful {
+		errs = append(errs, s.abortGracefulSessions())
+	}
+	s.peerMu.Unlock()
+	s.stopWatch()
+	s.hub.close()
+	errs = append(errs, s.srv.StopBgp(context.Background(), &api.StopBgpRequest{}))
+	return errors.Join(errs...)
+}
+
+// abortGracefulSessions closes the TCP connections of peers with graceful
+// restart, so that GoBGP's CEASE on shutdown never reaches them.
+func (s *Speaker) abortGracefulSessions() error {
+	var errs []error
+	for _, p := range s.peers {
+		if !p.GracefulRestart {
+			continue
+		}
+		if err := abortSessions(p.Address, p.port(), s.cfg.ListenPort); err != nil {
+			errs = append(errs, fmt.Errorf("bgp: graceful close of %v: %w", p.Address, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p Peer) port() uint16 {
+	if p.Port == 0 {
+		return 179
+	}
+	return p.Port
+}
