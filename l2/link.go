@@ -1,0 +1,219 @@
+package l2
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/ndp"
+	"github.com/mdlayher/packet"
+)
+
+// A link is one interface in use: its connection and the solicited-node
+// groups joined on it. Fields other than groups are immutable; groups is
+// guarded by the announcer's mutex.
+type link struct {
+	name   string
+	index  int
+	mac    net.HardwareAddr
+	conn   net.PacketConn
+	joiner GroupJoiner // nil when conn cannot join groups
+
+	groups map[netip.Addr]int // solicited-node group -> owned addresses in it
+
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{} // closed by close
+}
+
+// addLinkLocked starts answering on ifi through conn, joining the groups of
+// and announcing every active address.
+func (a *Announcer) addLinkLocked(ifi *net.Interface, conn net.PacketConn) {
+	l := &link{
+		name:   ifi.Name,
+		index:  ifi.Index,
+		mac:    append(net.HardwareAddr(nil), ifi.HardwareAddr...),
+		conn:   conn,
+		groups: map[netip.Addr]int{},
+		done:   make(chan struct{}),
+	}
+	l.joiner, _ = conn.(GroupJoiner)
+	a.links[l.index] = l
+	claims := make([]*claim, 0, len(a.active))
+	for _, c := range a.active {
+		l.join(c.addr, a.log)
+		claims = append(claims, c)
+	}
+	a.wg.Add(1)
+	go a.receive(l)
+	a.burstLocked(claims, l)
+	a.log.Info("l2: answering on interface", "interface", l.name, "mac", l.mac.String())
+}
+
+// removeLinkLocked stops using l.
+func (a *Announcer) removeLinkLocked(l *link, why string) {
+	if a.links[l.index] == l {
+		delete(a.links, l.index)
+	}
+	_ = l.close()
+	a.log.Info("l2: stopped answering on interface", "interface", l.name, "reason", why)
+}
+
+func (l *link) close() error {
+	l.closeOnce.Do(func() {
+		close(l.done)
+		l.closeErr = l.conn.Close()
+	})
+	return l.closeErr
+}
+
+func (l *link) join(addr netip.Addr, log *slog.Logger) {
+	g, ok := solicitedNode(addr)
+	if !ok {
+		return
+	}
+	l.groups[g]++
+	if l.groups[g] == 1 && l.joiner != nil {
+		if err := l.joiner.JoinGroup(g); err != nil {
+			log.Warn("l2: cannot join solicited-node group", "interface", l.name, "group", g, "err", err)
+		}
+	}
+}
+
+func (l *link) leave(addr netip.Addr, log *slog.Logger) {
+	g, ok := solicitedNode(addr)
+	if !ok || l.groups[g] == 0 {
+		return
+	}
+	l.groups[g]--
+	if l.groups[g] > 0 {
+		return
+	}
+	delete(l.groups, g)
+	if l.joiner != nil {
+		if err := l.joiner.LeaveGroup(g); err != nil {
+			log.Warn("l2: cannot leave solicited-node group", "interface", l.name, "group", g, "err", err)
+		}
+	}
+}
+
+func solicitedNode(addr netip.Addr) (netip.Addr, bool) {
+	if !addr.Is6() {
+		return netip.Addr{}, false
+	}
+	g, err := ndp.SolicitedNodeMulticast(addr)
+	return g, err == nil
+}
+
+func (l *link) write(frame []byte) error {
+	_, err := l.conn.WriteTo(frame, &packet.Addr{HardwareAddr: net.HardwareAddr(frame[0:6])})
+	return err
+}
+
+// receive reads frames from l until it is closed or fails.
+func (a *Announcer) receive(l *link) {
+	defer a.wg.Done()
+	buf := make([]byte, maxFrame)
+	for {
+		n, _, err := l.conn.ReadFrom(buf)
+		if err != nil {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			a.mu.Lock()
+			a.removeLinkLocked(l, err.Error())
+			a.mu.Unlock()
+			return
+		}
+		a.handle(l, buf[:n])
+	}
+}
+
+// handle answers frame if it asks for an address this node answers for.
+// The read lock is held while the reply is written, so that Withdraw
+// returns only after in-flight replies.
+func (a *Announcer) handle(l *link, frame []byte) {
+	q, ok := parseQuery(frame, l.mac)
+	if !ok {
+		return
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if _, owned := a.active[q.target]; !owned {
+		return
+	}
+	reply, err := q.reply(l.mac)
+	if err == nil {
+		err = l.write(reply)
+	}
+	if err != nil {
+		a.log.Warn("l2: cannot reply", "interface", l.name, "addr", q.target, "err", err)
+		return
+	}
+	if a.log.Enabled(a.ctx, slog.LevelDebug) {
+		a.log.Debug("l2: replied", "interface", l.name, "addr", q.target, "to", q.ethSrc.String())
+	}
+}
+
+// burstLocked starts sending the gratuitous frames of claims, on only or,
+// when only is nil, on every link.
+func (a *Announcer) burstLocked(claims []*claim, only *link) {
+	if len(claims) == 0 || a.grat.Count <= 0 || a.closed {
+		return
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTimer(0)
+		defer t.Stop()
+		for i := range a.grat.Count {
+			if i > 0 {
+				t.Reset(a.grat.Interval)
+			}
+			select {
+			case <-a.ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !a.announce(claims, only) {
+				return
+			}
+		}
+	}()
+}
+
+// announce sends one gratuitous frame per live claim and link, and reports
+// whether any claim is still live.
+func (a *Announcer) announce(claims []*claim, only *link) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	live := false
+	for _, c := range claims {
+		if a.active[c.addr] != c {
+			continue
+		}
+		live = true
+		for _, l := range a.links {
+			if only != nil && l != only {
+				continue
+			}
+			f, err := announcement(l.mac, c.addr)
+			if err == nil {
+				err = l.write(f)
+			}
+			if err != nil {
+				a.log.Warn("l2: cannot announce", "interface", l.name, "addr", c.addr, "err", err)
+			}
+		}
+	}
+	return live
+}
