@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mdlayher/arp"
@@ -17,6 +18,7 @@ type fakeConn struct {
 	in     chan []byte
 	closed chan struct{}
 	once   sync.Once
+	reads  atomic.Int64 // ReadFrom calls: one more than the frames handled
 
 	mu     sync.Mutex
 	out    []sentFrame
@@ -36,6 +38,7 @@ func newFakeConn() *fakeConn {
 func (c *fakeConn) deliver(frame []byte) { c.in <- frame }
 
 func (c *fakeConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.reads.Add(1)
 	select {
 	case f := <-c.in:
 		return copy(b, f), nil, nil
