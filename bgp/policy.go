@@ -13,13 +13,15 @@ import (
 // Policy names. The speaker owns GoBGP's whole policy configuration.
 const (
 	policyNextHop = "lbkit-next-hops"
+	policyImport  = "lbkit-local-only"
 	setAnyIPv4    = "lbkit-any-ipv4"
 	setAnyIPv6    = "lbkit-any-ipv6"
 )
 
 // applyPolicies installs GoBGP's routing policy for peers:
-//   - import: reject everything. The speaker originates routes and never
-//     forwards what it learns, so received routes only count.
+//   - import: accept locally originated routes (GoBGP's import policy sees
+//     them too) and reject the rest. The speaker never forwards what it
+//     learns, so received routes only count.
 //   - export: accept, after setting the explicit next hops of peers that
 //     have them (one statement per peer and family, matched by neighbor).
 //
@@ -30,9 +32,6 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 			{DefinedType: api.DefinedType_PREFIX, Name: setAnyIPv4, Prefixes: []*api.Prefix{{IpPrefix: "0.0.0.0/0", MaskLengthMin: 0, MaskLengthMax: 32}}},
 			{DefinedType: api.DefinedType_PREFIX, Name: setAnyIPv6, Prefixes: []*api.Prefix{{IpPrefix: "::/0", MaskLengthMin: 0, MaskLengthMax: 128}}},
 		},
-		Assignments: []*api.PolicyAssignment{{
-			Name: "global", Direction: api.PolicyDirection_IMPORT, DefaultAction: api.RouteAction_REJECT,
-		}},
 	}
 	pol := &api.Policy{Name: policyNextHop}
 	for _, addr := range slices.SortedFunc(maps.Keys(peers), netip.Addr.Compare) {
@@ -61,14 +60,27 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 			})
 		}
 	}
-	export := &api.PolicyAssignment{Name: "global", Direction: api.PolicyDirection_EXPORT, DefaultAction: api.RouteAction_ACCEPT}
-	if len(pol.Statements) > 0 {
-		req.Policies = []*api.Policy{pol}
-		export.Policies = []*api.Policy{{Name: policyNextHop}}
-	}
-	req.Assignments = append(req.Assignments, export)
+	req.Policies = []*api.Policy{pol, {Name: policyImport, Statements: []*api.Statement{{
+		Name:       "lbkit-accept-local",
+		Conditions: &api.Conditions{RouteType: api.Conditions_ROUTE_TYPE_LOCAL},
+		Actions:    &api.Actions{RouteAction: api.RouteAction_ACCEPT},
+	}}}}
 	if err := s.srv.SetPolicies(ctx, req); err != nil {
 		return fmt.Errorf("bgp: set policies: %w", err)
+	}
+	return nil
+}
+
+// assignPolicies assigns the policies of applyPolicies, once at start
+// (SetPolicies keeps assignments).
+func (s *Speaker) assignPolicies(ctx context.Context) error {
+	for _, a := range []*api.PolicyAssignment{
+		{Name: "global", Direction: api.PolicyDirection_IMPORT, DefaultAction: api.RouteAction_REJECT, Policies: []*api.Policy{{Name: policyImport}}},
+		{Name: "global", Direction: api.PolicyDirection_EXPORT, DefaultAction: api.RouteAction_ACCEPT, Policies: []*api.Policy{{Name: policyNextHop}}},
+	} {
+		if err := s.srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: a}); err != nil {
+			return fmt.Errorf("bgp: assign policies: %w", err)
+		}
 	}
 	return nil
 }

@@ -86,6 +86,9 @@ func (s *Speaker) start(ctx context.Context) error {
 	if err := s.applyPolicies(ctx, nil); err != nil {
 		return err
 	}
+	if err := s.assignPolicies(ctx); err != nil {
+		return err
+	}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.stopWatch = cancel
 	err := s.srv.WatchEvent(wctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)

@@ -1,0 +1,410 @@
+package bgp
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/selector"
+)
+
+var (
+	lo4 = netip.MustParseAddr("127.0.0.1")
+	lo6 = netip.MustParseAddr("::1")
+)
+
+const (
+	routerASN  = 65000
+	speakerASN = 65001
+)
+
+func newSpeaker(t testing.TB, cfg Config) *Speaker {
+	t.Helper()
+	if cfg.ASN == 0 {
+		cfg.ASN = speakerASN
+	}
+	if !cfg.RouterID.IsValid() {
+		cfg.RouterID = netip.MustParseAddr("10.255.255.2")
+	}
+	if cfg.ListenPort == 0 {
+		cfg.ListenPort = -1
+	}
+	s, err := New(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// session returns a speaker and a router with an established session over
+// loopback, the speaker's peer set up by mod.
+func session(t testing.TB, cfg Config, mod func(*Peer)) (*Speaker, *testRouter) {
+	t.Helper()
+	r := newTestRouter(t, lo4, routerASN)
+	r.addNeighbor(t, lo4, speakerASN, nil)
+	s := newSpeaker(t, cfg)
+	p := r.peer()
+	if mod != nil {
+		mod(&p)
+	}
+	require.NoError(t, s.AddPeer(context.Background(), p))
+	waitState(t, s, p.Address, StateEstablished)
+	return s, r
+}
+
+func svc(key string, labels selector.Set, addrs ...string) announce.Service {
+	s := announce.Service{Key: key, Labels: labels}
+	for _, a := range addrs {
+		s.Addrs = append(s.Addrs, netip.MustParseAddr(a))
+	}
+	return s
+}
+
+func u32(v uint32) *uint32 { return &v }
+
+func TestNewInvalidConfig(t *testing.T) {
+	rid := netip.MustParseAddr("10.0.0.1")
+	tests := []struct {
+		name string
+		cfg  Config
+		want error
+	}{
+		{"asn 0", Config{RouterID: rid}, ErrInvalidConfig},
+		{"no router id", Config{ASN: 1}, ErrInvalidConfig},
+		{"v6 router id", Config{ASN: 1, RouterID: netip.MustParseAddr("2001:db8::1")}, ErrInvalidConfig},
+		{"zero router id", Config{ASN: 1, RouterID: netip.IPv4Unspecified()}, ErrInvalidConfig},
+		{"port", Config{ASN: 1, RouterID: rid, ListenPort: 70000}, ErrInvalidConfig},
+		{"aggregate v4", Config{ASN: 1, RouterID: rid, AggregateIPv4: 33}, ErrInvalidConfig},
+		{"aggregate v6", Config{ASN: 1, RouterID: rid, AggregateIPv6: -1}, ErrInvalidConfig},
+		{"listen addr", Config{ASN: 1, RouterID: rid, ListenAddrs: []netip.Addr{{}}}, ErrInvalidConfig},
+		{"community", Config{ASN: 1, RouterID: rid, Rules: []Rule{{Attributes: Attributes{Communities: []string{"65536:1"}}}}}, ErrInvalidCommunity},
+		{"community text", Config{ASN: 1, RouterID: rid, Rules: []Rule{{Attributes: Attributes{Communities: []string{"no-such"}}}}}, ErrInvalidCommunity},
+		{"large community", Config{ASN: 1, RouterID: rid, Rules: []Rule{{Attributes: Attributes{LargeCommunities: []string{"1:2"}}}}}, ErrInvalidCommunity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(context.Background(), tt.cfg)
+			assert.ErrorIs(t, err, tt.want)
+			assert.Nil(t, s)
+		})
+	}
+}
+
+func TestPeerValidation(t *testing.T) {
+	s := newSpeaker(t, Config{})
+	ctx := context.Background()
+	good := Peer{Address: netip.MustParseAddr("10.9.9.9"), ASN: 65000, Passive: true}
+	require.NoError(t, s.AddPeer(ctx, good))
+
+	bad := []struct {
+		name string
+		mod  func(*Peer)
+	}{
+		{"no address", func(p *Peer) { p.Address = netip.Addr{} }},
+		{"asn 0", func(p *Peer) { p.ASN = 0 }},
+		{"v6 over v4 without next hop", func(p *Peer) { p.Families = []Family{IPv4Unicast, IPv6Unicast} }},
+		{"unknown family", func(p *Peer) { p.Families = []Family{7} }},
+		{"family twice", func(p *Peer) { p.Families = []Family{IPv4Unicast, IPv4Unicast} }},
+		{"local address family", func(p *Peer) { p.LocalAddress = lo6 }},
+		{"v4 next hop not v4", func(p *Peer) { p.NextHopIPv4 = lo6 }},
+		{"hold time", func(p *Peer) { p.HoldTime = time.Second }},
+		{"keepalive >= hold", func(p *Peer) { p.HoldTime, p.KeepaliveTime = 9*time.Second, 9*time.Second }},
+		{"fractional", func(p *Peer) { p.ConnectRetry = 1500 * time.Millisecond }},
+		{"restart time", func(p *Peer) { p.RestartTime = time.Hour * 2 }},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			p := good
+			p.Address = netip.MustParseAddr("10.9.9.10")
+			tt.mod(&p)
+			assert.ErrorIs(t, s.AddPeer(ctx, p), ErrInvalidPeer)
+			p.Address = good.Address
+			if p.Address.IsValid() && tt.name != "no address" {
+				assert.ErrorIs(t, s.UpdatePeer(ctx, p), ErrInvalidPeer)
+			}
+		})
+	}
+	assert.ErrorIs(t, s.AddPeer(ctx, good), ErrPeerExists)
+	unknown := good
+	unknown.Address = netip.MustParseAddr("10.9.9.11")
+	assert.ErrorIs(t, s.UpdatePeer(ctx, unknown), ErrUnknownPeer)
+	assert.ErrorIs(t, s.RemovePeer(ctx, unknown.Address), ErrUnknownPeer)
+
+	ps, err := s.Peers(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 1, "failed calls changed nothing")
+	assert.Equal(t, good.Address, ps[0].Address)
+	assert.Equal(t, uint32(65000), ps[0].ASN)
+
+	require.NoError(t, s.RemovePeer(ctx, good.Address))
+	ps, err = s.Peers(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, ps)
+}
+
+func TestAnnounceUpdateWithdraw(t *testing.T) {
+	nh6 := netip.MustParseAddr("2001:db8:ffff::2")
+	s, r := session(t, Config{}, func(p *Peer) {
+		p.Families = []Family{IPv4Unicast, IPv6Unicast}
+		p.NextHopIPv6 = nh6
+	})
+	ctx := context.Background()
+
+	require.NoError(t, s.Announce(ctx, svc("batuu/deathstar", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
+	got := r.waitRoutes(t, "both host routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
+	assert.Equal(t, lo4, got[netip.MustParsePrefix("172.18.255.201/32")].NextHop, "IPv4 next hop is the session's local address")
+	assert.Equal(t, nh6, got[netip.MustParsePrefix("2001:db8:dead:beef::111/128")].NextHop, "explicit IPv6 next hop")
+	assert.Contains(t, got[netip.MustParsePrefix("172.18.255.201/32")].ASPath, "65001")
+
+	// Idempotent upsert: the same call again changes nothing; a new list
+	// replaces the old one.
+	require.NoError(t, s.Announce(ctx, svc("batuu/deathstar", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
+	require.NoError(t, s.Announce(ctx, svc("batuu/deathstar", nil, "172.18.255.202", "::ffff:172.18.255.203")))
+	r.waitRoutes(t, "the updated addresses", hasExactly("172.18.255.202/32", "172.18.255.203/32"))
+
+	// Bad input: error, nothing changes.
+	assert.ErrorIs(t, s.Announce(ctx, svc("", nil, "172.18.255.204")), ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, announce.Service{Key: "batuu/deathstar", Addrs: []netip.Addr{{}}}), ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, svc("batuu/deathstar", nil, "0.0.0.0")), ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, svc("batuu/deathstar", nil, "fe80::1%eth0")), ErrInvalidService)
+
+	require.NoError(t, s.Withdraw(ctx, "batuu/deathstar"))
+	require.NoError(t, s.Withdraw(ctx, "batuu/deathstar"), "withdrawing twice is fine")
+	require.NoError(t, s.Withdraw(ctx, "no/such"), "withdrawing an unknown key is fine")
+	r.waitRoutes(t, "no routes", hasExactly())
+
+	st := waitState(t, s, lo4, StateEstablished)
+	assert.Zero(t, st.Sent)
+}
+
+func TestIPv6SessionCarriesIPv4(t *testing.T) {
+	r := newTestRouter(t, lo6, routerASN)
+	r.addNeighbor(t, lo6, speakerASN, nil)
+	s := newSpeaker(t, Config{})
+	p := r.peer()
+	p.Families = []Family{IPv4Unicast, IPv6Unicast}
+	p.NextHopIPv4 = netip.MustParseAddr("10.20.30.40")
+	require.NoError(t, s.AddPeer(context.Background(), p))
+	waitState(t, s, lo6, StateEstablished)
+
+	require.NoError(t, s.Announce(context.Background(), svc("a/b", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
+	got := r.waitRoutes(t, "both routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
+	assert.Equal(t, p.NextHopIPv4, got[netip.MustParsePrefix("172.18.255.201/32")].NextHop)
+	assert.Equal(t, lo6, got[netip.MustParsePrefix("2001:db8:dead:beef::111/128")].NextHop)
+}
+
+func TestRulesAttributes(t *testing.T) {
+	// iBGP, so that LOCAL_PREF is sent.
+	r := newTestRouter(t, lo4, speakerASN)
+	r.addNeighbor(t, lo4, speakerASN, nil)
+	s := newSpeaker(t, Config{Rules: []Rule{
+		{Selector: selector.MustParse("announced=bgp"), Attributes: Attributes{
+			Communities: []string{"65000:100", "no-export"}, LargeCommunities: []string{"65000:1:1"}, LocalPref: u32(200),
+		}},
+		{Selector: selector.MustParse("tier=gold"), Attributes: Attributes{
+			Communities: []string{"65000:200", "65000:100"}, MED: u32(5), LocalPref: u32(300),
+		}},
+	}})
+	require.NoError(t, s.AddPeer(context.Background(), r.peer()))
+	waitState(t, s, lo4, StateEstablished)
+	ctx := context.Background()
+	host := netip.MustParsePrefix("172.18.255.201/32")
+
+	require.NoError(t, s.Announce(ctx, svc("a/plain", nil, "172.18.255.201")))
+	got := r.waitRoutes(t, "plain route", hasExactly("172.18.255.201/32"))[host]
+	assert.Empty(t, got.Communities)
+	assert.Nil(t, got.MED)
+	require.NotNil(t, got.LocalPref)
+	assert.Equal(t, uint32(100), *got.LocalPref, "GoBGP's default local preference")
+
+	require.NoError(t, s.Announce(ctx, svc("a/plain", selector.Set{"announced": "bgp", "tier": "gold"}, "172.18.255.201")))
+	got = r.waitRoutes(t, "attributes", func(m map[netip.Prefix]seenRoute) bool { return len(m[host].Communities) == 3 })[host]
+	assert.Equal(t, []string{"65000:100", "65000:200", "65535:65281"}, got.Communities, "union, sorted, no-export included")
+	assert.Equal(t, []string{"65000:1:1"}, got.Large)
+	require.NotNil(t, got.MED)
+	assert.Equal(t, uint32(5), *got.MED)
+	require.NotNil(t, got.LocalPref)
+	assert.Equal(t, uint32(200), *got.LocalPref, "first matching rule wins")
+
+	// Labels change: attributes follow.
+	require.NoError(t, s.Announce(ctx, svc("a/plain", selector.Set{"tier": "gold"}, "172.18.255.201")))
+	got = r.waitRoutes(t, "new attributes", func(m map[netip.Prefix]seenRoute) bool { return len(m[host].Communities) == 2 })[host]
+	assert.Equal(t, []string{"65000:100", "65000:200"}, got.Communities)
+	assert.Empty(t, got.Large)
+	assert.Equal(t, uint32(300), *got.LocalPref)
+}
+
+func TestSharedAndAggregatedRoutes(t *testing.T) {
+	s, r := session(t, Config{AggregateIPv4: 24}, nil)
+	ctx := context.Background()
+	require.NoError(t, s.Announce(ctx, svc("a/one", nil, "172.18.255.201")))
+	require.NoError(t, s.Announce(ctx, svc("a/two", nil, "172.18.255.202")))
+	r.waitRoutes(t, "the aggregate", hasExactly("172.18.255.0/24"))
+	require.NoError(t, s.Withdraw(ctx, "a/one"))
+	time.Sleep(100 * time.Millisecond)
+	r.waitRoutes(t, "the aggregate still held by a/two", hasExactly("172.18.255.0/24"))
+	require.NoError(t, s.Withdraw(ctx, "a/two"))
+	r.waitRoutes(t, "nothing", hasExactly())
+}
+
+func TestSharedHostRouteAttributes(t *testing.T) {
+	s, r := session(t, Config{Rules: []Rule{
+		{Selector: selector.MustParse("c=a"), Attributes: Attributes{Communities: []string{"1:1"}}},
+		{Selector: selector.MustParse("c=b"), Attributes: Attributes{Communities: []string{"2:2"}}},
+	}}, nil)
+	ctx := context.Background()
+	host := netip.MustParsePrefix("172.18.255.201/32")
+	require.NoError(t, s.Announce(ctx, svc("ns/b", selector.Set{"c": "b"}, "172.18.255.201")))
+	r.waitRoutes(t, "b's community", func(m map[netip.Prefix]seenRoute) bool {
+		return len(m[host].Communities) == 1 && m[host].Communities[0] == "2:2"
+	})
+	require.NoError(t, s.Announce(ctx, svc("ns/a", selector.Set{"c": "a"}, "172.18.255.201")))
+	r.waitRoutes(t, "a's community (smallest key)", func(m map[netip.Prefix]seenRoute) bool {
+		return len(m[host].Communities) == 1 && m[host].Communities[0] == "1:1"
+	})
+	require.NoError(t, s.Withdraw(ctx, "ns/a"))
+	r.waitRoutes(t, "b's community again", func(m map[netip.Prefix]seenRoute) bool {
+		return len(m[host].Communities) == 1 && m[host].Communities[0] == "2:2"
+	})
+}
+
+func TestSelectLabelFlip(t *testing.T) {
+	s, r := session(t, Config{}, nil)
+	ctx := context.Background()
+	a := announce.Select(selector.MustParse("announced=bgp"), s)
+
+	ds := svc("batuu/deathstar", selector.Set{"org": "empire"}, "172.18.255.201")
+	require.NoError(t, a.Announce(ctx, ds))
+	time.Sleep(200 * time.Millisecond)
+	assert.Empty(t, r.routes(t), "not labelled announced=bgp: nothing announced")
+
+	ds.Labels = selector.Set{"org": "empire", "announced": "bgp"}
+	require.NoError(t, a.Announce(ctx, ds))
+	r.waitRoutes(t, "the labelled service", hasExactly("172.18.255.201/32"))
+
+	ds.Labels = selector.Set{"org": "empire"}
+	require.NoError(t, a.Announce(ctx, ds))
+	r.waitRoutes(t, "withdrawal after the label went", hasExactly())
+}
+
+func TestPeerResetReadvertises(t *testing.T) {
+	s, r := session(t, Config{}, nil)
+	ctx := context.Background()
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201", "172.18.255.202")))
+	r.waitRoutes(t, "routes", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
+
+	require.NoError(t, r.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: lo4.String(), Communication: "test"}))
+	r.waitRoutes(t, "routes gone with the session", hasExactly())
+	r.waitRoutes(t, "routes re-advertised after reconnect", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
+	st := waitState(t, s, lo4, StateEstablished)
+	assert.Equal(t, uint64(2), st.Sent)
+}
+
+func TestNextHopUpdateInPlace(t *testing.T) {
+	p := Peer{}
+	s, r := session(t, Config{}, func(q *Peer) {
+		q.Families = []Family{IPv4Unicast, IPv6Unicast}
+		q.NextHopIPv6 = netip.MustParseAddr("2001:db8:ffff::2")
+		p = *q
+	})
+	ctx := context.Background()
+	v6 := netip.MustParsePrefix("2001:db8:dead:beef::111/128")
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "2001:db8:dead:beef::111")))
+	r.waitRoutes(t, "route", hasExactly(v6.String()))
+
+	p.NextHopIPv6 = netip.MustParseAddr("2001:db8:ffff::3")
+	require.NoError(t, s.UpdatePeer(ctx, p))
+	r.waitRoutes(t, "new next hop", func(m map[netip.Prefix]seenRoute) bool { return m[v6].NextHop == p.NextHopIPv6 })
+
+	// Any other change restarts the session, which comes back.
+	p.HoldTime = 30 * time.Second
+	require.NoError(t, s.UpdatePeer(ctx, p))
+	waitState(t, s, lo4, StateEstablished)
+	r.waitRoutes(t, "route after session restart", func(m map[netip.Prefix]seenRoute) bool { return m[v6].NextHop == p.NextHopIPv6 })
+}
+
+func TestCloseWithdrawsAndIsIdempotent(t *testing.T) {
+	s, r := session(t, Config{}, func(p *Peer) { p.GracefulRestart = true })
+	ctx := context.Background()
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
+	r.waitRoutes(t, "route", hasExactly("172.18.255.201/32"))
+
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "second Close")
+	r.waitRoutes(t, "no routes after Close", hasExactly())
+
+	assert.ErrorIs(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")), ErrClosed)
+	assert.ErrorIs(t, s.Withdraw(ctx, "a/b"), ErrClosed)
+	assert.ErrorIs(t, s.AddPeer(ctx, Peer{Address: lo4, ASN: 1}), ErrClosed)
+	_, err := s.Peers(ctx)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, open := <-s.Watch(ctx)
+	assert.False(t, open, "Watch after Close returns a closed channel")
+}
+
+// TestCloseGraceful checks graceful restart from the router's side: the
+// router (a GoBGP helper) keeps the routes as stale after CloseGraceful,
+// and a new speaker refreshes them.
+func TestCloseGraceful(t *testing.T) {
+	r := newTestRouter(t, lo4, routerASN)
+	r.addNeighbor(t, lo4, speakerASN, func(p *api.Peer) {
+		p.GracefulRestart = &api.GracefulRestart{Enabled: true, RestartTime: 120}
+		for _, af := range p.AfiSafis {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+	})
+	p := r.peer()
+	p.GracefulRestart = true
+	p.RestartTime = 60 * time.Second
+	ctx := context.Background()
+
+	s := newSpeaker(t, Config{})
+	require.NoError(t, s.AddPeer(ctx, p))
+	waitState(t, s, lo4, StateEstablished)
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
+	r.waitRoutes(t, "route", hasExactly("172.18.255.201/32"))
+
+	require.NoError(t, s.CloseGraceful())
+	require.NoError(t, s.Close(), "Close after CloseGraceful")
+	// The router notices the session is gone, and keeps the route.
+	waitRouterState(t, r, lo4, func(st api.PeerState_SessionState) bool { return st != api.PeerState_ESTABLISHED })
+	time.Sleep(500 * time.Millisecond)
+	var stale bool
+	require.NoError(t, r.srv.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_GLOBAL, Family: familyV4}, func(d *api.Destination) {
+		for _, p := range d.Paths {
+			stale = stale || p.Stale
+		}
+	}))
+	assert.True(t, stale, "route kept as stale: no CEASE was sent")
+	assert.Contains(t, r.routes(t), netip.MustParsePrefix("172.18.255.201/32"))
+
+	// A new speaker takes over.
+	s2 := newSpeaker(t, Config{})
+	require.NoError(t, s2.AddPeer(ctx, p))
+	require.NoError(t, s2.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
+	waitState(t, s2, lo4, StateEstablished)
+	r.waitRoutes(t, "refreshed route", hasExactly("172.18.255.201/32"))
+}
+
+func waitRouterState(t testing.TB, r *testRouter, addr netip.Addr, ok func(api.PeerState_SessionState) bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st api.PeerState_SessionState
+		require.NoError(t, r.srv.ListPeer(context.Background(), &api.ListPeerRequest{Address: addr.String()}, func(p *api.Peer) {
+			st = p.GetState().GetSessionState()
+		}))
+		if ok(st) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("router's session to %v stuck in %v", addr, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
