@@ -3,6 +3,7 @@ package selector
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Parse parses a selector in the syntax of kubectl's -l flag and Kubernetes'
@@ -22,8 +23,10 @@ import (
 // Keys and values are validated as Kubernetes does (see the package doc).
 //
 // Parse accepts exactly the strings Kubernetes accepts, with one deliberate
-// difference: Kubernetes stops reading at a NUL byte, Parse treats it as an
-// ordinary (hence invalid) character.
+// difference: Kubernetes' lexer takes a NUL byte for the end of the input
+// (ignoring the rest) or, inside a word, for a separator; Parse treats it as
+// an ordinary character, which no key or value may contain, so it rejects
+// any input with a NUL byte.
 //
 // The error is an *Error with the byte offset of the offending token,
 // wrapping ErrSyntax, ErrInvalidKey, ErrInvalidValue or ErrValueCount.
@@ -36,7 +39,7 @@ func Parse(s string) (Selector, error) {
 	if !p.tok.startsRequirement() {
 		return Selector{}, p.syntax(p.tok, "'!', key or end of input")
 	}
-	var terms []term
+	terms := make([]term, 0, 1+strings.Count(s, ","))
 	for {
 		t, err := p.requirement()
 		if err != nil {
@@ -103,6 +106,10 @@ type parser struct {
 	in  string
 	off int   // lexer offset
 	tok token // lookahead
+
+	// Scratch space for the values of the current requirement, reused.
+	vals []token
+	strs []string
 }
 
 // next returns the lookahead token and reads the one after it.
@@ -197,19 +204,21 @@ func (p *parser) requirement() (term, error) {
 	if r.Operator, err = p.operator(); err != nil {
 		return term{}, err
 	}
-	var vals []token
+	p.vals = p.vals[:0]
 	if r.Operator == In || r.Operator == NotIn {
-		vals, err = p.valueSet()
+		err = p.valueSet()
 	} else {
-		vals, err = p.exactValue()
+		err = p.exactValue()
 	}
 	if err != nil {
 		return term{}, err
 	}
-	for _, v := range vals {
-		r.Values = append(r.Values, v.lit)
+	p.strs = p.strs[:0]
+	for _, v := range p.vals {
+		p.strs = append(p.strs, v.lit)
 	}
-	return p.compile(r, key, vals)
+	r.Values = p.strs // compile copies what it keeps
+	return p.compile(r, key, p.vals)
 }
 
 // compile validates r, reporting problems at the key or value token.
@@ -250,67 +259,71 @@ func (p *parser) operator() (Operator, error) {
 	return "", p.syntax(tok, "one of in, notin, =, ==, !=, >, <")
 }
 
-// exactValue parses the value after =, ==, !=, > or <. A missing value
-// (end of input or ',') is the empty value.
-func (p *parser) exactValue() ([]token, error) {
+// exactValue parses the value after =, ==, !=, > or < into p.vals. A
+// missing value (end of input or ',') is the empty value.
+func (p *parser) exactValue() error {
 	if p.tok.kind == tEOF || p.tok.kind == tComma {
-		return []token{{kind: tIdent, pos: p.tok.pos}}, nil
+		p.addEmpty(p.tok.pos)
+		return nil
 	}
 	tok := p.next()
 	if tok.kind != tIdent {
-		return nil, p.syntax(tok, "value")
+		return p.syntax(tok, "value")
 	}
-	return []token{tok}, nil
+	p.vals = append(p.vals, tok)
+	return nil
+}
+
+// addEmpty adds the empty value, found at pos, to p.vals.
+func (p *parser) addEmpty(pos int) {
+	p.vals = append(p.vals, token{kind: tIdent, pos: pos})
 }
 
 // valueSet parses "(v1,v2,...)". As in Kubernetes, "()" is the set holding
 // the empty value, and a leading, trailing or doubled comma adds it too
 // ("(,a)", "(a,)", "(a,,b)"), but "(a,,)" and "(,,)" are errors.
-func (p *parser) valueSet() ([]token, error) {
+func (p *parser) valueSet() error {
 	if tok := p.next(); tok.kind != tLParen {
-		return nil, p.syntax(tok, "'('")
+		return p.syntax(tok, "'('")
 	}
 	switch p.tok.kind {
 	case tRParen:
-		empty := token{kind: tIdent, pos: p.next().pos}
-		return []token{empty}, nil
+		p.addEmpty(p.next().pos)
+		return nil
 	case tIdent, tComma:
 		return p.valueList()
 	}
-	return nil, p.syntax(p.tok, "',', ')' or value")
+	return p.syntax(p.tok, "',', ')' or value")
 }
 
-// valueList parses the values of a set up to and including ')'.
-func (p *parser) valueList() ([]token, error) {
-	var vals []token
+// valueList parses the values of a set into p.vals, up to and including ')'.
+func (p *parser) valueList() error {
 	for {
 		tok := p.next()
 		switch tok.kind {
 		case tIdent:
-			vals = append(vals, tok)
+			p.vals = append(p.vals, tok)
 			switch p.tok.kind {
 			case tRParen:
 				p.next()
-				return vals, nil
+				return nil
 			case tComma:
 				continue
 			}
-			return nil, p.syntax(p.tok, "',' or ')'")
+			return p.syntax(p.tok, "',' or ')'")
 		case tComma:
-			empty := token{kind: tIdent, pos: tok.pos}
-			if len(vals) == 0 {
-				vals = append(vals, empty)
+			if len(p.vals) == 0 {
+				p.addEmpty(tok.pos) // "(,"
 			}
 			switch p.tok.kind {
-			case tRParen:
-				vals = append(vals, empty)
-				p.next()
-				return vals, nil
-			case tComma:
-				vals = append(vals, token{kind: tIdent, pos: p.next().pos})
+			case tRParen: // ",)"
+				p.addEmpty(p.next().pos)
+				return nil
+			case tComma: // ",,"
+				p.addEmpty(p.next().pos)
 			}
 		default:
-			return nil, p.syntax(tok, "',' or value")
+			return p.syntax(tok, "',' or value")
 		}
 	}
 }

@@ -74,7 +74,9 @@ func compile(r Requirement) (term, *problem) {
 		}
 	}
 	if op == opIn || op == opNotIn {
-		t.values = slices.Compact(slices.Sorted(slices.Values(r.Values)))
+		t.values = slices.Clone(r.Values)
+		slices.Sort(t.values)
+		t.values = slices.Clip(slices.Compact(t.values))
 	}
 	return t, nil
 }

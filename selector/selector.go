@@ -32,7 +32,8 @@ func Nothing() Selector { return Selector{nothing: true} }
 //
 // Requirements may use any Operator, including Gt, Lt and the Equals,
 // DoubleEquals and NotEquals forms. The error is an *Error naming the first
-// invalid requirement ("matchLabels[key]" or "requirement i").
+// invalid entry, as `matchLabels["key"]` (checked in key order) or
+// `requirement[i]`.
 func New(matchLabels map[string]string, exprs ...Requirement) (Selector, error) {
 	return build(matchLabels, exprs, "requirement", false)
 }
