@@ -1,0 +1,294 @@
+//go:build lbkitwip
+
+package ipam
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// Assign ensures that the service of req holds addresses, and returns them.
+//
+// Assign is idempotent: if the service already holds addresses that still
+// fit the request, it returns them unchanged (Reason Unchanged). They stop
+// fitting when the pool was deleted, an address left the pool's ranges,
+// the pool no longer selects the service, the request names another pool
+// or other addresses or a family policy the addresses do not satisfy, or
+// sharing is no longer possible; Assign then releases them and assigns new
+// ones, and the result says why (Reason) and what was replaced (Previous).
+//
+// Without Request.Addrs, pools are tried in order (priority descending,
+// then name), skipping disabled and ManualOnly pools unless named by
+// Request.Pool; a pool is used if its selectors match and it can give the
+// families of Request.Families; all addresses come from one pool. With
+// Request.Addrs, exactly those addresses are assigned, from the pool whose
+// usable ranges hold them, if that pool selects the service (a disabled or
+// ManualOnly pool included) and they are free or may be shared. A service
+// with a sharing key first shares an address of the same key, when ports
+// and namespaces allow, before taking a free one.
+//
+// Every refusal returns an error that wraps a sentinel (ErrInvalidRequest,
+// ErrNoPool, ErrDisabled, ErrFamily, ErrExhausted, ErrInUse, ErrSharing,
+// ErrOutOfRange) and names the service and the pool, and leaves the state
+// as it was — including the service's old addresses, if they stopped
+// fitting: call Release to drop them.
+func (m *Manager) Assign(r Request) (Assignment, error) {
+	req, err := newRequest(r)
+	if err != nil {
+		return Assignment{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.records[req.Key]
+	reason := Assigned
+	if old != nil {
+		if reason = m.recheck(old, req); reason == Unchanged {
+			m.refresh(old, req)
+			return old.assignment(Unchanged), nil
+		}
+	}
+	var t tx
+	if old != nil {
+		t.release(m, old)
+	}
+	rec, err := m.place(&t, req)
+	if err != nil {
+		t.rollback()
+		return Assignment{}, err
+	}
+	t.setRecord(m, req.Key, rec)
+	a := rec.assignment(reason)
+	if old != nil {
+		prev := old.assignment(Unchanged)
+		a.Previous = &prev
+	}
+	if m.log != nil {
+		m.logAssign(a)
+	}
+	return a, nil
+}
+
+func (m *Manager) logAssign(a Assignment) {
+	if a.Previous == nil {
+		m.log.Info("ipam: assigned", "service", a.Key, "pool", a.Pool, "addrs", a.Addrs)
+		return
+	}
+	m.log.Info("ipam: reassigned", "service", a.Key, "pool", a.Pool, "addrs", a.Addrs,
+		"reason", a.Reason.String(), "previous_pool", a.Previous.Pool, "previous_addrs", a.Previous.Addrs)
+}
+
+// recheck returns why the record r no longer fits req, or Unchanged.
+func (m *Manager) recheck(r *record, req *request) Reason {
+	p := r.pool
+	switch {
+	case p.dead:
+		return PoolDeleted
+	case slices.ContainsFunc(r.holders, func(h *holder) bool { return h.dead }):
+		return AddrLeftPool
+	case req.Pool != "" && req.Pool != p.name(),
+		req.specific() && !r.holdsExactly(req),
+		!req.Families.fits(r.has(IPv4), r.has(IPv6)):
+		return RequestChanged
+	case !p.selects(req):
+		return NotSelected
+	case slices.ContainsFunc(r.holders, func(h *holder) bool { return h.sharable(req) != "" }):
+		return SharingChanged
+	}
+	return Unchanged
+}
+
+// holdsExactly reports whether r holds exactly the addresses req asks for.
+func (r *record) holdsExactly(req *request) bool {
+	return len(r.holders) == len(req.Addrs) && !slices.ContainsFunc(r.holders, func(h *holder) bool {
+		return !slices.Contains(req.Addrs, h.addr)
+	})
+}
+
+// refresh records req's ports, namespace and sharing key in r, which fits
+// req.
+func (m *Manager) refresh(r *record, req *request) {
+	for _, h := range r.holders {
+		h.join(req)
+		if h.sharingKey != req.SharingKey { // h has no other user
+			h.pool.rekey(h, req.SharingKey)
+		}
+	}
+	r.sharingKey = req.SharingKey
+}
+
+// place assigns addresses to req's service within t.
+func (m *Manager) place(t *tx, req *request) (*record, error) {
+	if req.specific() {
+		return m.placeAddrs(t, req)
+	}
+	return m.placeAuto(t, req)
+}
+
+// placeAddrs assigns the specific addresses of req.
+func (m *Manager) placeAddrs(t *tx, req *request) (*record, error) {
+	p, err := m.poolOf(req)
+	if err != nil {
+		return nil, err
+	}
+	rec := &record{key: req.Key, pool: p, sharingKey: req.SharingKey}
+	for _, addr := range req.addrs {
+		if !addr.IsValid() {
+			continue
+		}
+		h, err := t.take(p, addr, req)
+		if err != nil {
+			return nil, err
+		}
+		rec.holders = append(rec.holders, h)
+	}
+	return rec, nil
+}
+
+// poolOf returns the pool holding the specific addresses of req, if it may
+// serve req.
+func (m *Manager) poolOf(req *request) (*pool, error) {
+	var p *pool
+	for _, addr := range req.Addrs {
+		e := m.index.lookup(addr)
+		if e == nil {
+			return nil, refuse(req, req.Pool, ErrOutOfRange, "address %s is in no pool's usable ranges", addr)
+		}
+		if p != nil && e.pool != p {
+			return nil, refuse(req, req.Pool, ErrNoPool, "addresses %v are in different pools %q and %q",
+				req.Addrs, p.name(), e.pool.name())
+		}
+		p = e.pool
+	}
+	switch {
+	case req.Pool != "" && req.Pool != p.name():
+		return nil, refuse(req, req.Pool, ErrOutOfRange, "addresses %v are in pool %q", req.Addrs, p.name())
+	case !p.selects(req):
+		return nil, refuse(req, p.name(), ErrNoPool, "the pool holding %v does not select the service", req.Addrs)
+	}
+	return p, nil
+}
+
+// placeAuto assigns addresses chosen by the pools.
+func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
+	cands, err := m.candidates(req)
+	if err != nil {
+		return nil, err
+	}
+	var whys []string
+	var errs []error
+	for _, p := range cands {
+		mark := t.mark()
+		rec, err := m.fill(t, p, req)
+		if err == nil {
+			return rec, nil
+		}
+		t.rollbackTo(mark)
+		whys = append(whys, fmt.Sprintf("pool %q: %v", p.name(), err))
+		errs = append(errs, err)
+	}
+	if len(cands) == 1 {
+		return nil, refuse(req, cands[0].name(), errs[0], "")
+	}
+	return nil, &refusal{
+		msg: fmt.Sprintf("ipam: service %q: no matching pool can serve it: %s", req.Key, strings.Join(whys, "; ")),
+		err: joined(errs),
+	}
+}
+
+// candidates returns the pools that may serve req, in order.
+func (m *Manager) candidates(req *request) ([]*pool, error) {
+	if req.Pool != "" {
+		p := m.pools[req.Pool]
+		switch {
+		case p == nil:
+			return nil, refuse(req, req.Pool, ErrNoPool, "no such pool")
+		case p.cfg.Disabled:
+			return nil, refuse(req, req.Pool, ErrDisabled, "")
+		case !p.selects(req):
+			return nil, refuse(req, req.Pool, ErrNoPool, "the pool does not select the service")
+		}
+		return []*pool{p}, nil
+	}
+	var cands []*pool
+	for _, p := range m.order {
+		if !p.cfg.Disabled && p.selects(req) {
+			cands = append(cands, p)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, refuse(req, "", ErrNoPool, "no enabled pool selects the service")
+	}
+	return cands, nil
+}
+
+// fill assigns req's families from p, or fails.
+func (m *Manager) fill(t *tx, p *pool, req *request) (*record, error) {
+	fams, all := req.Families.families()
+	rec := &record{key: req.Key, pool: p, sharingKey: req.SharingKey}
+	var errs []error
+	for _, f := range fams {
+		h, err := t.allocate(p, f, req)
+		if err != nil {
+			if all {
+				return nil, err
+			}
+			errs = append(errs, err)
+			continue
+		}
+		rec.holders = append(rec.holders, h)
+	}
+	if len(rec.holders) == 0 {
+		return nil, joined(errs)
+	}
+	return rec, nil
+}
+
+// A refusal is an error of Assign: it names the service and the pool and
+// wraps the sentinels of its cause.
+type refusal struct {
+	msg string
+	err error
+}
+
+func (e *refusal) Error() string { return e.msg }
+func (e *refusal) Unwrap() error { return e.err }
+
+// joined is a list of errors printed separated by "; ".
+type joined []error
+
+func (j joined) Error() string {
+	s := make([]string, len(j))
+	for i, e := range j {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+func (j joined) Unwrap() []error { return j }
+
+// refuse returns a refusal of req by the pool named pool ("" if none) with
+// cause err and detail format.
+func refuse(req *request, pool string, err error, format string, args ...any) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ipam: service %q", req.Key)
+	if pool != "" {
+		fmt.Fprintf(&b, ", pool %q", pool)
+	}
+	if format != "" {
+		fmt.Fprintf(&b, ": "+format, args...)
+	}
+	fmt.Fprintf(&b, ": %v", err)
+	return &refusal{msg: b.String(), err: err}
+}
+
+// sharingError refuses addr to req because it is held by services req
+// cannot share with.
+func sharingError(req *request, p *pool, addr netip.Addr, why string) error {
+	err := error(ErrInUse)
+	if req.SharingKey != "" {
+		err = joined{ErrInUse, ErrSharing}
+	}
+	return refuse(req, p.name(), err, "address %s is %s", addr, why)
+}

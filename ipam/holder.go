@@ -1,0 +1,132 @@
+//go:build lbkitwip
+
+package ipam
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// A holder is an address held by one or more services (several when they
+// share it).
+type holder struct {
+	addr       netip.Addr
+	pool       *pool
+	sharingKey string
+	users      []user
+	dead       bool // no longer in the pool: released by a pool change
+}
+
+// A user is one service holding an address.
+type user struct {
+	key, namespace string
+	ports          []Port
+}
+
+// others returns the users of h other than key.
+func (h *holder) others(key string) []user {
+	var us []user
+	for _, u := range h.users {
+		if u.key != key {
+			us = append(us, u)
+		}
+	}
+	return us
+}
+
+// sharable returns why req (whose service is not counted among the users)
+// cannot share h, or "" if it can.
+func (h *holder) sharable(req *request) string {
+	others := h.others(req.Key)
+	if len(others) == 0 {
+		return ""
+	}
+	if req.SharingKey == "" || req.SharingKey != h.sharingKey {
+		return fmt.Sprintf("held by %s with sharing key %q", userKeys(others), h.sharingKey)
+	}
+	for _, u := range others {
+		if u.namespace != req.Namespace && !h.pool.cfg.AllowCrossNamespaceSharing {
+			return fmt.Sprintf("held by %s of another namespace and pool %q does not allow cross-namespace sharing", u.key, h.pool.name())
+		}
+		for _, p := range req.Ports {
+			if slices.Contains(u.ports, p) {
+				return fmt.Sprintf("port %v collides with %s", p, u.key)
+			}
+		}
+	}
+	return ""
+}
+
+func userKeys(us []user) string {
+	keys := make([]string, len(us))
+	for i, u := range us {
+		keys[i] = fmt.Sprintf("%q", u.key)
+	}
+	return strings.Join(keys, ", ")
+}
+
+// join adds req's service to h's users, replacing its previous entry.
+func (h *holder) join(req *request) {
+	h.leave(req.Key)
+	h.users = append(h.users, user{key: req.Key, namespace: req.Namespace, ports: req.Ports})
+}
+
+// leave removes key from h's users.
+func (h *holder) leave(key string) {
+	h.users = slices.DeleteFunc(h.users, func(u user) bool { return u.key == key })
+}
+
+// newHolder registers addr, just allocated in p's allocator, as held.
+func (p *pool) newHolder(addr netip.Addr, sharingKey string) *holder {
+	h := &holder{addr: addr, pool: p, sharingKey: sharingKey}
+	p.holders[addr] = h
+	if sharingKey != "" {
+		p.sharing[sharingKey] = append(p.sharing[sharingKey], h)
+	}
+	return h
+}
+
+// forget unregisters h from p without touching the allocator, and marks it
+// dead.
+func (p *pool) forget(h *holder) {
+	delete(p.holders, h.addr)
+	p.unshare(h)
+	h.dead = true
+}
+
+// unshare removes h from p's sharing index.
+func (p *pool) unshare(h *holder) {
+	if h.sharingKey == "" {
+		return
+	}
+	hs := slices.DeleteFunc(p.sharing[h.sharingKey], func(x *holder) bool { return x == h })
+	if len(hs) == 0 {
+		delete(p.sharing, h.sharingKey)
+	} else {
+		p.sharing[h.sharingKey] = hs
+	}
+}
+
+// rekey changes the sharing key of h, which has at most one user.
+func (p *pool) rekey(h *holder, key string) {
+	p.unshare(h)
+	h.sharingKey = key
+	if key != "" {
+		p.sharing[key] = append(p.sharing[key], h)
+	}
+}
+
+// shared returns a live holder of family f in p that req may share, or nil.
+func (p *pool) shared(req *request, f Family) *holder {
+	if req.SharingKey == "" {
+		return nil
+	}
+	for _, h := range p.sharing[req.SharingKey] {
+		if FamilyOf(h.addr) == f && h.sharable(req) == "" {
+			return h
+		}
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+//go:build lbkitwip
+
+package ipam
+
+import (
+	"cmp"
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/google/btree"
+)
+
+// A rangeEntry is one configured range of one pool. It is active (in use)
+// or conflicting. Active entries never overlap each other; a conflicting
+// entry overlaps at least one active entry of another pool (its blockers).
+type rangeEntry struct {
+	r        Range
+	pool     *pool
+	seq      uint64 // order of addition, for a deterministic re-evaluation
+	active   bool
+	removed  bool
+	blockers map[*rangeEntry]struct{} // conflicting: active entries overlapping it
+	blocks   map[*rangeEntry]struct{} // active: conflicting entries it blocks
+}
+
+func (e *rangeEntry) sortedBlockers() []*rangeEntry {
+	return slices.SortedFunc(maps.Keys(e.blockers), func(a, b *rangeEntry) int {
+		return cmp.Or(a.r.from.Compare(b.r.from), cmp.Compare(a.pool.name(), b.pool.name()))
+	})
+}
+
+// rangeIndex holds the active entries of all pools in a btree ordered by
+// first address (IPv4 before IPv6). Since they are disjoint, the entries
+// overlapping a range are consecutive in that order, and finding them costs
+// O(log n + k) for k overlapping entries.
+type rangeIndex struct {
+	active *btree.BTreeG[*rangeEntry]
+	seq    uint64
+	dirty  []*pool // pools whose active entries changed
+}
+
+func newRangeIndex() *rangeIndex {
+	return &rangeIndex{active: btree.NewG(32, func(a, b *rangeEntry) bool {
+		return a.r.from.Less(b.r.from) // Less orders IPv4 before IPv6
+	})}
+}
+
+// overlapping calls fn for each active entry overlapping r, from the
+// highest down.
+func (x *rangeIndex) overlapping(r Range, fn func(*rangeEntry)) {
+	x.active.DescendLessOrEqual(&rangeEntry{r: Range{from: r.to}}, func(e *rangeEntry) bool {
+		if !e.r.Overlaps(r) {
+			return false
+		}
+		fn(e)
+		return true
+	})
+}
+
+// lookup returns the active entry containing a, or nil.
+func (x *rangeIndex) lookup(a netip.Addr) *rangeEntry {
+	var found *rangeEntry
+	x.active.DescendLessOrEqual(&rangeEntry{r: Range{from: a}}, func(e *rangeEntry) bool {
+		if e.r.Contains(a) {
+			found = e
+		}
+		return false
+	})
+	return found
+}
+
+// add inserts a new entry for r of pool p: active if it overlaps no active
+// entry, conflicting otherwise. It marks p dirty if the entry is active.
+func (x *rangeIndex) add(p *pool, r Range) *rangeEntry {
+	x.seq++
+	e := &rangeEntry{r: r, pool: p, seq: x.seq}
+	x.evaluate(e)
+	return e
+}
+
+// evaluate makes the inactive entry e active if it overlaps no active
+// entry, and records its blockers otherwise.
+func (x *rangeIndex) evaluate(e *rangeEntry) {
+	x.overlapping(e.r, func(b *rangeEntry) {
+		if e.blockers == nil {
+			e.blockers = make(map[*rangeEntry]struct{})
+		}
+		if b.blocks == nil {
+			b.blocks = make(map[*rangeEntry]struct{})
+		}
+		e.blockers[b] = struct{}{}
+		b.blocks[e] = struct{}{}
+	})
+	if len(e.blockers) == 0 {
+		e.active = true
+		e.blockers = nil
+		x.active.ReplaceOrInsert(e)
+		x.dirty = append(x.dirty, e.pool)
+	}
+}
+
+// remove takes e out of the index. It returns the conflicting entries that
+// e was the last blocker of: the caller re-evaluates them with reevaluate
+// once all changes are made.
+func (x *rangeIndex) remove(e *rangeEntry) []*rangeEntry {
+	e.removed = true
+	if !e.active {
+		for b := range e.blockers {
+			delete(b.blocks, e)
+		}
+		e.blockers = nil
+		return nil
+	}
+	x.active.Delete(e)
+	e.active = false
+	x.dirty = append(x.dirty, e.pool)
+	var freed []*rangeEntry
+	for c := range e.blocks {
+		delete(c.blockers, e)
+		if len(c.blockers) == 0 {
+			freed = append(freed, c)
+		}
+	}
+	e.blocks = nil
+	return freed
+}
+
+// reevaluate evaluates the freed entries in the order they were added
+// (oldest first), skipping those no longer in the index.
+func (x *rangeIndex) reevaluate(freed []*rangeEntry) {
+	slices.SortFunc(freed, func(a, b *rangeEntry) int { return cmp.Compare(a.seq, b.seq) })
+	for _, e := range freed {
+		if !e.removed && !e.active && len(e.blockers) == 0 {
+			x.evaluate(e)
+		}
+	}
+}
+
+// takeDirty returns the pools whose active entries changed since the last
+// call.
+func (x *rangeIndex) takeDirty() []*pool {
+	d := x.dirty
+	x.dirty = nil
+	return d
+}

@@ -1,0 +1,278 @@
+//go:build lbkitwip
+
+package ipam
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sync"
+)
+
+// A Manager assigns addresses to services from many pools. It is safe for
+// concurrent use: every method takes one lock, and none does I/O.
+type Manager struct {
+	mu      sync.RWMutex
+	pools   map[string]*pool
+	order   []*pool // the order pools are tried: priority desc, name asc
+	index   *rangeIndex
+	records map[string]*record
+	log     *slog.Logger // nil: no logging
+	src     rand.Source  // nil: global source
+	dirty   []*pool      // pools whose allocator must be rebuilt
+}
+
+// A ManagerOption configures NewManager.
+type ManagerOption func(*Manager)
+
+// WithLogger makes the Manager log its decisions (assignments,
+// reassignments, releases, conflicts) to l.
+func WithLogger(l *slog.Logger) ManagerOption {
+	return func(m *Manager) { m.log = l }
+}
+
+// WithManagerRandSource sets the source of randomness of pools using the
+// Random strategy, for reproducible tests.
+func WithManagerRandSource(src rand.Source) ManagerOption {
+	return func(m *Manager) { m.src = src }
+}
+
+// NewManager returns a Manager without pools.
+func NewManager(opts ...ManagerOption) *Manager {
+	m := &Manager{
+		pools:   make(map[string]*pool),
+		index:   newRangeIndex(),
+		records: make(map[string]*record),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// A record is the assignment of one service.
+type record struct {
+	key        string
+	pool       *pool
+	holders    []*holder // IPv4 first
+	sharingKey string
+}
+
+// stale reports whether r's pool was deleted or one of its addresses left
+// the pool.
+func (r *record) stale() bool {
+	return r.pool.dead || slices.ContainsFunc(r.holders, func(h *holder) bool { return h.dead })
+}
+
+func (r *record) addrs() []netip.Addr {
+	as := make([]netip.Addr, len(r.holders))
+	for i, h := range r.holders {
+		as[i] = h.addr
+	}
+	return as
+}
+
+func (r *record) assignment(reason Reason) Assignment {
+	return Assignment{Key: r.key, Pool: r.pool.name(), Addrs: r.addrs(),
+		SharingKey: r.sharingKey, Stale: r.stale(), Reason: reason}
+}
+
+// has reports whether r holds an address of family f.
+func (r *record) has(f Family) bool {
+	return slices.ContainsFunc(r.holders, func(h *holder) bool { return FamilyOf(h.addr) == f })
+}
+
+// SetPool adds the pool p, or updates the pool of the same name.
+//
+// A range of p that overlaps a range in use of another pool is marked
+// conflicting and not used (Pools reports it and why); the rest of p is
+// used. Ranges kept across an update keep their state, so an update never
+// takes a range away from assignments. When the overlapping range goes away
+// (its pool is deleted or updated), the conflict clears and the range is
+// used. Finding overlaps costs O(log n) per range for n ranges in all pools.
+//
+// Assignments whose addresses remain in p's usable ranges are kept; the
+// others become stale and move at their next Assign. SetPool fails only
+// for an invalid pool (ErrInvalidPool, with ErrOverlap or ErrInvalidRange
+// for bad ranges), and then changes nothing.
+func (m *Manager) SetPool(p Pool) error {
+	sorted, err := p.check()
+	if err != nil {
+		return err
+	}
+	p.Ranges = sorted
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.pools[p.Name]
+	if st == nil {
+		st = &pool{holders: make(map[netip.Addr]*holder), sharing: make(map[string][]*holder)}
+		m.pools[p.Name] = st
+		m.markDirty(st)
+	} else if st.cfg.Strategy != p.Strategy || st.cfg.AllowFirstLast != p.AllowFirstLast {
+		m.markDirty(st)
+	}
+	st.cfg = p
+	if !st.sameRanges(sorted) {
+		m.setRanges(st, sorted)
+	}
+	m.sortOrder()
+	m.rebuild()
+	if m.log != nil {
+		m.logConflicts(st)
+	}
+	return nil
+}
+
+// setRanges replaces the ranges of p by sorted, keeping the entries of
+// ranges that stay.
+func (m *Manager) setRanges(p *pool, sorted []Range) {
+	keep := make(map[Range]*rangeEntry, len(p.entries))
+	for _, e := range p.entries {
+		keep[e.r] = e
+	}
+	for _, r := range sorted {
+		delete(keep, r)
+	}
+	var freed []*rangeEntry
+	for _, e := range keep {
+		freed = append(freed, m.index.remove(e)...)
+	}
+	entries := make([]*rangeEntry, len(sorted))
+	j := 0
+	for i, r := range sorted {
+		for j < len(p.entries) && p.entries[j].r.from.Less(r.from) {
+			j++
+		}
+		if j < len(p.entries) && p.entries[j].r == r {
+			entries[i] = p.entries[j]
+			continue
+		}
+		entries[i] = m.index.add(p, r)
+	}
+	p.entries = entries
+	m.index.reevaluate(freed)
+	m.collectDirty()
+}
+
+// markDirty schedules p's allocator for rebuilding.
+func (m *Manager) markDirty(p *pool) {
+	if !p.dirty {
+		p.dirty = true
+		m.dirty = append(m.dirty, p)
+	}
+}
+
+// collectDirty schedules the pools the index marked dirty.
+func (m *Manager) collectDirty() {
+	for _, p := range m.index.takeDirty() {
+		m.markDirty(p)
+	}
+}
+
+// rebuild rebuilds the allocators of dirty pools.
+func (m *Manager) rebuild() {
+	m.collectDirty()
+	for _, p := range m.dirty {
+		p.dirty = false
+		if p.dead {
+			continue
+		}
+		for _, h := range p.rebuild(m) {
+			if m.log != nil {
+				m.log.Info("ipam: address left its pool", "pool", p.name(), "addr", h.addr, "services", userKeys(h.users))
+			}
+		}
+	}
+	m.dirty = m.dirty[:0]
+}
+
+// sortOrder sorts the pools in the order they are tried.
+func (m *Manager) sortOrder() {
+	m.order = slices.SortedFunc(maps.Values(m.pools), func(a, b *pool) int {
+		return cmp.Or(cmp.Compare(b.cfg.Priority, a.cfg.Priority), cmp.Compare(a.name(), b.name()))
+	})
+}
+
+func (m *Manager) logConflicts(p *pool) {
+	for _, e := range p.entries {
+		for _, b := range e.sortedBlockers() {
+			m.log.Warn("ipam: range conflicts, not used", "pool", p.name(), "range", e.r,
+				"with_pool", b.pool.name(), "with_range", b.r)
+		}
+	}
+}
+
+// DeletePool deletes the pool named name (ErrNotFound if there is none).
+// Its services keep their records, marked stale, until their next Assign
+// moves them or Release drops them; its addresses are free for other pools
+// at once. Ranges of other pools that conflicted only with it are used.
+func (m *Manager) DeletePool(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.pools[name]
+	if p == nil {
+		return fmt.Errorf("%w: pool %q", ErrNotFound, name)
+	}
+	var freed []*rangeEntry
+	for _, e := range p.entries {
+		freed = append(freed, m.index.remove(e)...)
+	}
+	p.dead = true
+	for _, h := range p.holders {
+		h.dead = true
+	}
+	delete(m.pools, name)
+	m.index.reevaluate(freed)
+	m.sortOrder()
+	m.rebuild()
+	if m.log != nil {
+		m.log.Info("ipam: pool deleted", "pool", name, "services", p.users)
+	}
+	return nil
+}
+
+// Pools returns the status of every pool, in the order they are tried for
+// a service: priority descending, then name.
+func (m *Manager) Pools() []PoolStatus {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	st := make([]PoolStatus, len(m.order))
+	for i, p := range m.order {
+		st[i] = p.status()
+	}
+	return st
+}
+
+// Assignments returns every service's assignment, sorted by key, including
+// stale ones (Assignment.Stale).
+func (m *Manager) Assignments() []Assignment {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	as := make([]Assignment, 0, len(m.records))
+	for _, r := range m.records {
+		as = append(as, r.assignment(Unchanged))
+	}
+	slices.SortFunc(as, func(a, b Assignment) int { return cmp.Compare(a.Key, b.Key) })
+	return as
+}
+
+// Release drops the addresses of the service key. A shared address stays
+// with its other services. An unknown key fails with ErrNotFound.
+func (m *Manager) Release(key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.records[key]
+	if r == nil {
+		return fmt.Errorf("%w: service %q holds no addresses", ErrNotFound, key)
+	}
+	var t tx
+	t.release(m, r)
+	if m.log != nil {
+		m.log.Info("ipam: released", "service", key, "pool", r.pool.name(), "addrs", r.addrs())
+	}
+	return nil
+}

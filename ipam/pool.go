@@ -1,0 +1,202 @@
+//go:build lbkitwip
+
+package ipam
+
+import (
+	"fmt"
+	"math/big"
+	"net/netip"
+	"slices"
+
+	"github.com/lbkit/lbkit/selector"
+)
+
+// A Pool is a named set of address ranges with rules saying which services
+// may get addresses from it.
+type Pool struct {
+	// Name identifies the pool; it must not be empty.
+	Name string
+	// Ranges may mix IPv4 and IPv6; they must not overlap each other.
+	Ranges []Range
+	// ServiceSelector is matched against the service's labels plus the
+	// virtual labels ServiceNamespaceLabel and ServiceNameLabel. The zero
+	// Selector selects every service.
+	ServiceSelector selector.Selector
+	// NamespaceSelector is matched against the labels of the service's
+	// namespace (Request.NamespaceLabels, plus NamespaceNameLabel). The
+	// zero Selector selects every namespace.
+	NamespaceSelector selector.Selector
+	// Priority orders the pools tried for a service: higher first, equal
+	// priorities by name (byte-wise ascending).
+	Priority int
+	// AllowFirstLast lets the first and last address of every range that is
+	// exactly one CIDR block of more than two addresses be handed out.
+	// Otherwise they are never used. Start–stop ranges are used whole.
+	AllowFirstLast bool
+	// Disabled keeps existing assignments but makes no new ones, except for
+	// requests of specific addresses (Request.Addrs), so that assignments
+	// survive a controller restart.
+	Disabled bool
+	// ManualOnly makes the pool serve only requests that name it
+	// (Request.Pool) or ask for addresses inside it (MetalLB's
+	// autoAssign: false).
+	ManualOnly bool
+	// AllowCrossNamespaceSharing lets services of different namespaces share
+	// an address (with the same sharing key and no colliding ports).
+	AllowCrossNamespaceSharing bool
+	// Strategy chooses addresses within the pool (default LowestFirst).
+	Strategy Strategy
+}
+
+// check validates p and returns its ranges sorted.
+func (p *Pool) check() ([]Range, error) {
+	if p.Name == "" {
+		return nil, fmt.Errorf("%w: empty name", ErrInvalidPool)
+	}
+	if p.Strategy > Random {
+		return nil, fmt.Errorf("%w %q: unknown %v", ErrInvalidPool, p.Name, p.Strategy)
+	}
+	sorted, err := sortRanges(p.Ranges)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPool, p.Name, err)
+	}
+	return sorted, nil
+}
+
+// A Conflict says that a range of a pool is not used because it overlaps a
+// range of another pool that was in use first.
+type Conflict struct {
+	Range Range  // the unused range of this pool
+	Pool  string // the other pool
+	With  Range  // the other pool's range in use
+}
+
+// String describes the conflict.
+func (c Conflict) String() string {
+	return fmt.Sprintf("%s overlaps %s of pool %q", c.Range, c.With, c.Pool)
+}
+
+// PoolStatus is the state of a pool, as reported by Manager.Pools.
+type PoolStatus struct {
+	Name     string
+	Ranges   []Range    // all configured ranges, sorted
+	Active   []Range    // the ranges in use: Ranges minus conflicting ones
+	Conflict []Conflict // why the other ranges are not in use
+	Disabled bool
+	// Services is the number of services holding addresses of the pool.
+	Services int
+	free     [2]*big.Int
+	used     [2]*big.Int
+}
+
+// Free returns the exact number of free addresses of family f in the
+// pool's usable ranges.
+func (s PoolStatus) Free(f Family) *big.Int { return s.count(s.free, f) }
+
+// Used returns the exact number of addresses of family f held by services
+// (a shared address counts once).
+func (s PoolStatus) Used(f Family) *big.Int { return s.count(s.used, f) }
+
+func (s PoolStatus) count(c [2]*big.Int, f Family) *big.Int {
+	if (f != IPv4 && f != IPv6) || c[familyIndex(f)] == nil {
+		return new(big.Int)
+	}
+	return new(big.Int).Set(c[familyIndex(f)])
+}
+
+// Conflicting reports whether some of the pool's ranges are not in use.
+func (s PoolStatus) Conflicting() bool { return len(s.Conflict) > 0 }
+
+// pool is the Manager's state for one Pool.
+type pool struct {
+	cfg     Pool
+	entries []*rangeEntry // one per configured range, sorted by range
+	alloc   *Allocator    // over the active ranges
+	holders map[netip.Addr]*holder
+	sharing map[string][]*holder // by sharing key
+	users   int                  // number of services holding addresses
+	dead    bool                 // deleted
+	dirty   bool                 // scheduled for rebuild
+}
+
+func (p *pool) name() string { return p.cfg.Name }
+
+// activeRanges returns the ranges of p in use, sorted.
+func (p *pool) activeRanges() []Range {
+	var rs []Range
+	for _, e := range p.entries {
+		if e.active {
+			rs = append(rs, e.r)
+		}
+	}
+	return rs
+}
+
+// allocOptions returns the options of p's allocator.
+func (p *pool) allocOptions(m *Manager) []AllocatorOption {
+	opts := []AllocatorOption{WithStrategy(p.cfg.Strategy)}
+	if !p.cfg.AllowFirstLast {
+		opts = append(opts, WithFirstLastReserved())
+	}
+	if m.src != nil {
+		opts = append(opts, WithRandSource(m.src))
+	}
+	return opts
+}
+
+// rebuild recreates p's allocator over its active ranges, keeping every
+// held address that is still inside; it drops the others and returns their
+// holders.
+func (p *pool) rebuild(m *Manager) []*holder {
+	a, err := NewAllocator(p.activeRanges(), p.allocOptions(m)...)
+	if err != nil { // cannot happen: ranges were validated and are disjoint
+		panic(fmt.Sprintf("ipam: rebuilding pool %q: %v", p.name(), err))
+	}
+	p.alloc = a
+	var dropped []*holder
+	for _, h := range p.holders {
+		if a.AllocateAddr(h.addr) != nil {
+			dropped = append(dropped, h)
+		}
+	}
+	for _, h := range dropped {
+		p.forget(h)
+	}
+	return dropped
+}
+
+// selects reports whether p may serve req: its selectors match, and, if it
+// is ManualOnly, req names it or asks for specific addresses (which the
+// caller has found inside p).
+func (p *pool) selects(req *request) bool {
+	if p.cfg.ManualOnly && req.Pool != p.name() && !req.specific() {
+		return false
+	}
+	return p.cfg.ServiceSelector.Matches((*svcLabels)(req)) &&
+		p.cfg.NamespaceSelector.Matches((*nsLabels)(req))
+}
+
+// status returns p's PoolStatus.
+func (p *pool) status() PoolStatus {
+	s := PoolStatus{Name: p.name(), Disabled: p.cfg.Disabled, Services: p.users}
+	for _, e := range p.entries {
+		s.Ranges = append(s.Ranges, e.r)
+		if e.active {
+			s.Active = append(s.Active, e.r)
+			continue
+		}
+		for _, b := range e.sortedBlockers() {
+			s.Conflict = append(s.Conflict, Conflict{Range: e.r, Pool: b.pool.name(), With: b.r})
+		}
+	}
+	for _, f := range []Family{IPv4, IPv6} {
+		s.free[familyIndex(f)] = p.alloc.Free(f)
+		s.used[familyIndex(f)] = p.alloc.Used(f)
+	}
+	return s
+}
+
+// sameRanges reports whether p's configured ranges are exactly sorted.
+func (p *pool) sameRanges(sorted []Range) bool {
+	return slices.EqualFunc(p.entries, sorted, func(e *rangeEntry, r Range) bool { return e.r == r })
+}
