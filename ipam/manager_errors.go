@@ -1,5 +1,3 @@
-//go:build lbkitwip
-
 package ipam
 
 import "errors"
