@@ -26,13 +26,20 @@ var deathStar = Station{
 	Status:       "fully operational",
 }
 
-// apiHandler serves the Death Star's HTTP API: GET /v1/ returns the station
-// as JSON; every other path is 404.
+// apiHandler serves the Death Star's HTTP API: GET (or HEAD) /v1/ returns
+// the station as JSON; other methods on /v1/ are 405 and every other path
+// is 404.
 func apiHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(deathStar)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != "/v1/":
+			http.NotFound(w, r)
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(deathStar)
+		}
 	})
-	return mux
 }

@@ -3,10 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -112,9 +116,66 @@ func decode(file string, v any) error {
 		return &ManifestError{File: file, Err: err}
 	}
 	if err := yaml.UnmarshalStrict(b, v); err != nil {
+		var generic any
+		if yaml.Unmarshal(b, &generic) == nil {
+			if field := unknownField(generic, reflect.TypeOf(v), ""); field != "" {
+				return &ManifestError{file, field, errors.New("unknown field")}
+			}
+		}
 		return &ManifestError{File: file, Err: err}
 	}
 	return nil
+}
+
+// unknownField returns the path of the first field of v (decoded YAML) that
+// type t has no JSON field for, or "" if there is none.
+func unknownField(v any, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		fields := jsonFields(t)
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			ft, ok := fields[k]
+			if !ok {
+				return strings.TrimPrefix(path+"."+k, ".")
+			}
+			if f := unknownField(v[k], ft, path+"."+k); f != "" {
+				return f
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return ""
+		}
+		for i, e := range v {
+			if f := unknownField(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+// jsonFields maps the JSON names of struct t's fields, embedded ones
+// included, to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // selectorField converts a manifest's selector, naming the offending entry.
@@ -138,7 +199,7 @@ func selectorField(file, field string, ls *selector.LabelSelector, ifNil selecto
 // fields this example uses.
 type poolManifest struct {
 	header
-	Spec   struct {
+	Spec struct {
 		Blocks []struct {
 			CIDR  string `json:"cidr,omitempty"`
 			Start string `json:"start,omitempty"`
@@ -220,7 +281,7 @@ func blockRange(cidr, start, stop string) (ipam.Range, string, error) {
 // this example uses, plus routerID.
 type bgpManifest struct {
 	header
-	Spec   struct {
+	Spec struct {
 		VirtualRouters []virtualRouter `json:"virtualRouters"`
 	} `json:"spec"`
 }
@@ -325,7 +386,7 @@ var bgpFamilies = map[string]bgp.Family{"ipv4/unicast": bgp.IPv4Unicast, "ipv6/u
 // fields this example uses.
 type l2Manifest struct {
 	header
-	Spec   struct {
+	Spec struct {
 		ServiceSelector *selector.LabelSelector `json:"serviceSelector,omitempty"`
 		Interfaces      []string                `json:"interfaces"`
 		LoadBalancerIPs bool                    `json:"loadBalancerIPs"`

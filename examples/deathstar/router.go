@@ -153,11 +153,11 @@ func (r *loopRouter) lookup(ctx context.Context, dst netip.Addr) (route, bool, e
 // quietLogger discards GoBGP's logs: the story prints what matters.
 type quietLogger struct{}
 
-func (quietLogger) Panic(msg string, _ gobgplog.Fields)  { panic(msg) }
-func (quietLogger) Fatal(msg string, _ gobgplog.Fields)  { panic(msg) }
-func (quietLogger) Error(string, gobgplog.Fields)        {}
-func (quietLogger) Warn(string, gobgplog.Fields)         {}
-func (quietLogger) Info(string, gobgplog.Fields)         {}
-func (quietLogger) Debug(string, gobgplog.Fields)        {}
-func (quietLogger) SetLevel(gobgplog.LogLevel)           {}
-func (quietLogger) GetLevel() gobgplog.LogLevel          { return gobgplog.PanicLevel }
+func (quietLogger) Panic(msg string, _ gobgplog.Fields) { panic(msg) }
+func (quietLogger) Fatal(msg string, _ gobgplog.Fields) { panic(msg) }
+func (quietLogger) Error(string, gobgplog.Fields)       {}
+func (quietLogger) Warn(string, gobgplog.Fields)        {}
+func (quietLogger) Info(string, gobgplog.Fields)        {}
+func (quietLogger) Debug(string, gobgplog.Fields)       {}
+func (quietLogger) SetLevel(gobgplog.LogLevel)          {}
+func (quietLogger) GetLevel() gobgplog.LogLevel         { return gobgplog.PanicLevel }

@@ -74,8 +74,13 @@ func explainPool(g *guide, m *ipam.Manager, cfg Config) error {
 	if err := m.SetPool(cfg.Pool); err != nil {
 		return g.failf("SetPool: %v", err)
 	}
-	g.ok("ipam.Manager.SetPool(%s)", cfg.Pool.Name)
-	return nil
+	for _, st := range m.Pools() {
+		if st.Name == cfg.Pool.Name {
+			g.ok("ipam.Manager.SetPool(%s): %v IPv4 and %v IPv6 addresses free", st.Name, st.Free(ipam.IPv4), st.Free(ipam.IPv6))
+			return nil
+		}
+	}
+	return g.failf("pool %s missing from Manager.Pools", cfg.Pool.Name)
 }
 
 func rangesString(rs []ipam.Range) string {
@@ -94,7 +99,7 @@ func assignService(g *guide, m *ipam.Manager) (announce.Service, error) {
 		Key:       serviceKey,
 		Namespace: serviceNamespace,
 		Labels:    labels,
-		Ports:     []ipam.Port{{Protocol: "TCP", Port: 80}},
+		Ports:     []ipam.Port{{Protocol: ipam.TCP, Port: 80}},
 	})
 	if err != nil {
 		return announce.Service{}, g.failf("Assign: %v", err)

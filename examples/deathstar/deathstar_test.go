@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestDefaultMode runs the whole default-mode story: every step must behave.
+func TestDefaultMode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err := RunLoop(ctx, &out, "manifests", nil)
+	t.Log("\n" + out.String())
+	require.NoError(t, err)
+	text := out.String()
+	for _, want := range []string{
+		"Step 1: a pool empire-ip-pool (172.18.255.200/29, 2001:db8:dead:beef::/64) selecting org=empire",
+		"6 IPv4 and 18446744073709551614 IPv6 addresses free",
+		"Step 2: service batuu/deathstar",
+		"pool empire-ip-pool, 172.18.255.201 and 2001:db8:dead:beef::1",
+		"Step 3:", "speaker sent 0 routes", "no route to host 2001:db8:dead:beef::1",
+		"Step 4:", "router learned 172.18.255.201/32 via 127.0.0.1", "router learned 2001:db8:dead:beef::1/128 via ::1",
+		`"name": "Death Star"`,
+		"Step 5:", "no ARP reply", "172.18.255.201 is-at 02:d5:00:00:00:01",
+		"Step 6:", "router table empty", "who-has 172.18.255.201 → no reply",
+		"Every step behaved as the story says.",
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.Equal(t, 2, strings.Count(text, `"model": "DS-1 Orbital Battle Station"`), "one body via BGP, one via L2")
+}
+
+// TestRunExitStatus checks the command's exit status on bad input.
+func TestRunExitStatus(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 2, run([]string{"-no-such-flag"}, &out, &errOut))
+	assert.Equal(t, 1, run([]string{"-manifests", t.TempDir()}, &out, &errOut))
+	assert.Contains(t, errOut.String(), poolFile)
+}
+
+func TestAPI(t *testing.T) {
+	srv := httptest.NewServer(apiHandler())
+	defer srv.Close()
+	tests := []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/v1/", http.StatusOK},
+		{"GET", "/v1", http.StatusNotFound},
+		{"GET", "/v1//", http.StatusNotFound},
+		{"GET", "/", http.StatusNotFound},
+		{"GET", "/v1/exhaust-port", http.StatusNotFound},
+		{"GET", "/v2/", http.StatusNotFound},
+		{"POST", "/v1/", http.StatusMethodNotAllowed},
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.method+tt.path, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			require.NoError(t, err)
+			resp, err := c.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			assert.Equal(t, tt.status, resp.StatusCode)
+			if tt.status == http.StatusOK {
+				assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+				assert.NoError(t, checkBody(resp.StatusCode, body))
+				assert.Contains(t, string(body), `"name":"Death Star","model":"DS-1 Orbital Battle Station"`)
+			}
+		})
+	}
+}
