@@ -96,7 +96,8 @@ func fromTerms(terms []term) Selector {
 }
 
 // Matches reports whether l satisfies every requirement of s. A nil l is an
-// empty label set. Matches does not allocate.
+// empty label set. Matches does not allocate (unless l.Lookup does), and
+// makes one lookup per requirement, reading a Set directly.
 func (s Selector) Matches(l Labels) bool {
 	if s.nothing {
 		return false
