@@ -211,7 +211,7 @@ func (m *Manager) candidates(req *request) ([]*pool, error) {
 	}
 	var cands []*pool
 	for _, p := range m.order {
-		if !p.cfg.Disabled && p.selects(req) {
+		if !p.cfg.Disabled && !p.cfg.ManualOnly && p.selects(req) {
 			cands = append(cands, p)
 		}
 	}

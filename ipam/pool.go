@@ -37,7 +37,8 @@ type Pool struct {
 	Disabled bool
 	// ManualOnly makes the pool serve only requests that name it
 	// (Request.Pool) or ask for addresses inside it (MetalLB's
-	// autoAssign: false).
+	// autoAssign: false): automatic allocation never picks it. Addresses
+	// assigned from it stay valid as long as its selectors match.
 	ManualOnly bool
 	// AllowCrossNamespaceSharing lets services of different namespaces share
 	// an address (with the same sharing key and no colliding ports).
@@ -163,13 +164,8 @@ func (p *pool) rebuild(m *Manager) []*holder {
 	return dropped
 }
 
-// selects reports whether p may serve req: its selectors match, and, if it
-// is ManualOnly, req names it or asks for specific addresses (which the
-// caller has found inside p).
+// selects reports whether p's selectors match req.
 func (p *pool) selects(req *request) bool {
-	if p.cfg.ManualOnly && req.Pool != p.name() && !req.specific() {
-		return false
-	}
 	return p.cfg.ServiceSelector.Matches((*svcLabels)(req)) &&
 		p.cfg.NamespaceSelector.Matches((*nsLabels)(req))
 }

@@ -236,8 +236,7 @@ const (
 	// service's pool (the pool's ranges changed).
 	AddrLeftPool
 	// NotSelected: the pool no longer selects the service (its labels, its
-	// namespace's labels or the pool's selectors changed, or the pool became
-	// ManualOnly).
+	// namespace's labels or the pool's selectors changed).
 	NotSelected
 	// RequestChanged: the request names another pool or other addresses, or
 	// its family policy no longer fits the addresses held.
