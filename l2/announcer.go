@@ -25,7 +25,7 @@ var (
 const (
 	DefaultGratuitousCount    = 3
 	DefaultGratuitousInterval = 500 * time.Millisecond
-	DefaultRescan             = time.Second
+	DefaultRescan             = 10 * time.Second
 )
 
 // Config configures an Announcer. The zero value answers for every service
@@ -46,8 +46,9 @@ type Config struct {
 	Gratuitous Gratuitous
 
 	// Rescan is how often New's announcer looks for interfaces that
-	// appeared, went up, went down or vanished. Zero is DefaultRescan;
-	// negative disables rescanning.
+	// appeared, went up, went down or vanished, besides looking at once
+	// when the kernel reports a change (rtnetlink). Zero is DefaultRescan;
+	// negative disables the periodic rescans.
 	Rescan time.Duration
 
 	// Logger receives the announcer's logs. Nil discards them.
@@ -121,10 +122,8 @@ func New(ctx context.Context, cfg Config) (*Announcer, error) {
 		return nil, err
 	}
 	a.scan()
-	if a.rescan > 0 {
-		a.wg.Add(1)
-		go a.rescanLoop()
-	}
+	a.wg.Add(1)
+	go a.watchInterfaces()
 	return a, nil
 }
 

@@ -2,8 +2,10 @@ package l2
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"time"
 )
@@ -53,16 +55,50 @@ func (m matcher) matches(ifi net.Interface) bool {
 	return false
 }
 
-func (a *Announcer) rescanLoop() {
+// watchInterfaces rescans on every link event and every a.rescan.
+func (a *Announcer) watchInterfaces() {
 	defer a.wg.Done()
-	t := time.NewTicker(a.rescan)
-	defer t.Stop()
+	kick := make(chan struct{}, 1)
+	if ev, err := linkEvents(); err != nil {
+		a.log.Warn("l2: no interface events; relying on periodic rescans", "err", err)
+	} else {
+		a.wg.Add(1)
+		go a.readLinkEvents(ev, kick)
+	}
+	var tick <-chan time.Time
+	if a.rescan > 0 {
+		t := time.NewTicker(a.rescan)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-a.ctx.Done():
 			return
-		case <-t.C:
-			a.scan()
+		case <-tick:
+		case <-kick:
+		}
+		a.scan()
+	}
+}
+
+// readLinkEvents signals kick after each batch of link events until the
+// announcer stops.
+func (a *Announcer) readLinkEvents(ev *os.File, kick chan<- struct{}) {
+	defer a.wg.Done()
+	stop := context.AfterFunc(a.ctx, func() { _ = ev.Close() })
+	defer stop()
+	buf := make([]byte, 1<<16)
+	for {
+		if _, err := ev.Read(buf); err != nil {
+			if a.ctx.Err() == nil {
+				a.log.Warn("l2: interface events stopped; relying on periodic rescans", "err", err)
+			}
+			return
+		}
+		select {
+		case kick <- struct{}{}:
+		default: // a scan is already due
 		}
 	}
 }
@@ -91,7 +127,12 @@ func (a *Announcer) scan() {
 		}
 	}
 	for idx, ifi := range want {
-		if _, ok := a.links[idx]; ok {
+		if l, ok := a.links[idx]; ok {
+			up := ifi.Flags&net.FlagUp != 0
+			if up && !l.up { // a named interface came back: tell the neighbours
+				a.burstLocked(a.activeClaimsLocked(), l)
+			}
+			l.up = up
 			continue
 		}
 		conn, err := listen(&ifi)

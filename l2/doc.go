@@ -75,7 +75,8 @@
 // # Deviations from the design sketch
 //
 // The gratuitous settings type is named Gratuitous, Config has a Rescan
-// period (interfaces appearing later are found by polling), and
+// period (interfaces are rescanned at once on rtnetlink link events, and
+// periodically as a safety net), and
 // [Announcer.Answering] and [Announcer.Interfaces] report state.
 // Elector.Changes returns a channel that is closed on change (call Changes
 // again afterwards), so one elector can serve several announcers.

@@ -221,6 +221,35 @@ func TestKernel(t *testing.T) {
 		out, err := run(host, "arping", "-c", "1", "-w", "3", "-r", "-i", "eth1", kSvc4)
 		require.NoError(t, err, out)
 		assert.Equal(t, lateMAC, strings.ToLower(strings.TrimSpace(out)))
+
+		// Matched by a regular expression only: dropped while down.
+		node.MustRun(t, "ip", "link", "set", "late0", "down")
+		require.Eventually(t, func() bool { return !slices.Contains(strings.Split(n.do(t, "ifaces"), ","), "late0") },
+			10*time.Second, 20*time.Millisecond, "late0 dropped when down")
+		node.MustRun(t, "ip", "link", "set", "late0", "up")
+		n.waitIface(t, "late0")
+		node.MustRun(t, "ip", "link", "del", "late0")
+		require.Eventually(t, func() bool { return n.do(t, "ifaces") == "eth0" },
+			10*time.Second, 20*time.Millisecond, "late0 dropped when deleted")
+	})
+
+	// Named, so kept while down; when it comes back up the announcer tells
+	// the neighbours again.
+	t.Run("named interface down and up", func(t *testing.T) {
+		node.MustRun(t, "ip", "link", "set", "eth0", "down")
+		require.Eventually(t, func() bool { return strings.Contains(host.MustRun(t, "ip", "link", "show", "eth0"), "NO-CARRIER") },
+			10*time.Second, 10*time.Millisecond)
+		host.MustRun(t, "ip", "neigh", "replace", kSvc4, "dev", "eth0", "lladdr", "02:00:00:00:00:99", "nud", "stale")
+		assert.Equal(t, "eth0", n.do(t, "ifaces"))
+		node.MustRun(t, "ip", "link", "set", "eth0", "up")
+		require.Eventually(t, func() bool {
+			got, _ := neighMAC(t, host, kSvc4, "eth0")
+			return got == mac
+		}, 10*time.Second, 10*time.Millisecond, "gratuitous ARP on link up moves the host's entry")
+		out, err := run(host, "arping", "-c", "1", "-w", "3", "-r", "-i", "eth0", kSvc4)
+		require.NoError(t, err, out)
+		assert.Equal(t, mac, strings.ToLower(strings.TrimSpace(out)))
+		assert.Equal(t, "eth0", n.do(t, "ifaces"))
 	})
 
 	t.Run("withdraw", func(t *testing.T) {

@@ -22,6 +22,8 @@ type link struct {
 	conn   net.PacketConn
 	joiner GroupJoiner // nil when conn cannot join groups
 
+	up bool // as of the last scan; guarded by the announcer's mutex
+
 	groups map[netip.Addr]int // solicited-node group -> owned addresses in it
 
 	closeOnce sync.Once
@@ -33,6 +35,7 @@ type link struct {
 // and announcing every active address.
 func (a *Announcer) addLinkLocked(ifi *net.Interface, conn net.PacketConn) {
 	l := &link{
+		up:     ifi.Flags&net.FlagUp != 0 || !a.discover,
 		name:   ifi.Name,
 		index:  ifi.Index,
 		mac:    append(net.HardwareAddr(nil), ifi.HardwareAddr...),
@@ -42,14 +45,15 @@ func (a *Announcer) addLinkLocked(ifi *net.Interface, conn net.PacketConn) {
 	}
 	l.joiner, _ = conn.(GroupJoiner)
 	a.links[l.index] = l
-	claims := make([]*claim, 0, len(a.active))
-	for _, c := range a.active {
+	claims := a.activeClaimsLocked()
+	for _, c := range claims {
 		l.join(c.addr, a.log)
-		claims = append(claims, c)
 	}
 	a.wg.Add(1)
 	go a.receive(l)
-	a.burstLocked(claims, l)
+	if l.up {
+		a.burstLocked(claims, l)
+	}
 	a.log.Info("l2: answering on interface", "interface", l.name, "mac", l.mac.String())
 }
 
@@ -126,8 +130,8 @@ func (a *Announcer) receive(l *link) {
 			default:
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.As(err, &ne) && ne.Timeout() || isLinkDown(err) {
+				continue // the socket works again once the link is up
 			}
 			a.mu.Lock()
 			a.removeLinkLocked(l, err.Error())
@@ -162,6 +166,15 @@ func (a *Announcer) handle(l *link, frame []byte) {
 	if a.log.Enabled(a.ctx, slog.LevelDebug) {
 		a.log.Debug("l2: replied", "interface", l.name, "addr", q.target, "to", q.ethSrc.String())
 	}
+}
+
+// activeClaimsLocked returns the claims of every address answered now.
+func (a *Announcer) activeClaimsLocked() []*claim {
+	claims := make([]*claim, 0, len(a.active))
+	for _, c := range a.active {
+		claims = append(claims, c)
+	}
+	return claims
 }
 
 // burstLocked starts sending the gratuitous frames of claims, on only or,

@@ -45,7 +45,7 @@ func nodeMain() int {
 		Interfaces: strings.Split(os.Getenv("L2_IFACES"), ","),
 		Elector:    elector,
 		Gratuitous: Gratuitous{Count: 3, Interval: 200 * time.Millisecond},
-		Rescan:     50 * time.Millisecond,
+		Rescan:     -1, // rtnetlink events only: the tests prove they suffice
 		Logger:     log,
 	})
 	if err != nil {

@@ -121,6 +121,10 @@ func (c *packetConn) Close() error {
 	return errors.Join(c.Conn.Close(), err)
 }
 
+// isLinkDown reports whether err says the interface went down; the
+// socket then stays usable and works again when it comes back up.
+func isLinkDown(err error) bool { return errors.Is(err, unix.ENETDOWN) }
+
 // wrapConn gives a caller's *packet.Conn the ability to join groups.
 func wrapConn(ifi *net.Interface, conn net.PacketConn) net.PacketConn {
 	if c, ok := conn.(*packet.Conn); ok {
