@@ -296,3 +296,17 @@ func tenLabels() Set {
 		"announced": "bgp", "zone": "a", "team": "ops", "version": "v1.2.3",
 	}
 }
+
+func TestSetLookup(t *testing.T) {
+	var l Labels = Set{"a": "b", "empty": ""}
+	v, ok := l.Lookup("a")
+	assert.True(t, ok)
+	assert.Equal(t, "b", v)
+	v, ok = l.Lookup("empty")
+	assert.True(t, ok)
+	assert.Equal(t, "", v)
+	_, ok = l.Lookup("missing")
+	assert.False(t, ok)
+	_, ok = Set(nil).Lookup("a")
+	assert.False(t, ok)
+}
