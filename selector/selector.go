@@ -146,6 +146,8 @@ func (s Selector) Requirements() []Requirement {
 // Equal reports whether s and t are the same selector: the same canonical
 // requirements, or both Nothing(). Selectors that differ only in spelling
 // ("a=b" and "a in (b)", reordered or repeated requirements) are equal.
+// Equal does not decide logical equivalence: "a,a=b" and "a=b" match the
+// same sets but are not Equal.
 func (s Selector) Equal(t Selector) bool {
 	return s.nothing == t.nothing && slices.EqualFunc(s.terms, t.terms,
 		func(a, b term) bool { return compareTerms(a, b) == 0 })

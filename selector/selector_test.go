@@ -310,3 +310,11 @@ func TestSetLookup(t *testing.T) {
 	_, ok = Set(nil).Lookup("a")
 	assert.False(t, ok)
 }
+
+func TestEqualIsStructural(t *testing.T) {
+	a, b := MustParse("a,a=b"), MustParse("a=b")
+	for _, set := range []Set{{}, {"a": "b"}, {"a": "c"}} {
+		assert.Equal(t, a.Matches(set), b.Matches(set))
+	}
+	assert.False(t, a.Equal(b))
+}
