@@ -105,6 +105,9 @@ type Announcer struct {
 	active   map[netip.Addr]*claim   // addresses answered now
 	links    map[int]*link           // by interface index
 	failed   map[string]bool         // interfaces whose socket failed (log once)
+
+	conflictMu sync.Mutex
+	conflicts  map[netip.Addr]time.Time // last conflict warning per address
 }
 
 // A claim is one period of answering for an address; bursts of gratuitous
@@ -131,10 +134,15 @@ func New(ctx context.Context, cfg Config) (*Announcer, error) {
 // connections it owns and closes. cfg.Interfaces and cfg.Rescan are
 // ignored. It runs until Close is called or ctx is done.
 func NewWithLinks(ctx context.Context, cfg Config, links ...Link) (*Announcer, error) {
+	seen := map[int]bool{}
 	for i, l := range links {
 		if l.Interface == nil || len(l.Interface.HardwareAddr) != 6 || l.Conn == nil {
 			return nil, fmt.Errorf("%w: link %d needs an interface with a 6-byte hardware address and a conn", ErrInvalidConfig, i)
 		}
+		if seen[l.Interface.Index] {
+			return nil, fmt.Errorf("%w: link %d: interface index %d used twice", ErrInvalidConfig, i, l.Interface.Index)
+		}
+		seen[l.Interface.Index] = true
 	}
 	a, err := newAnnouncer(ctx, cfg, false)
 	if err != nil {
@@ -175,6 +183,8 @@ func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, e
 		active:   map[netip.Addr]*claim{},
 		links:    map[int]*link{},
 		failed:   map[string]bool{},
+
+		conflicts: map[netip.Addr]time.Time{},
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -294,6 +304,9 @@ func (a *Announcer) reconcileLocked(addrs []netip.Addr) []*claim {
 			a.log.Debug("l2: answering", "addr", ad, "service", keys[0])
 		case !want && has:
 			delete(a.active, ad)
+			a.conflictMu.Lock()
+			delete(a.conflicts, ad)
+			a.conflictMu.Unlock()
 			for _, l := range a.links {
 				l.leave(ad, a.log)
 			}

@@ -1,10 +1,14 @@
 package l2
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/mdlayher/arp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // sentinel is an address every test announcer owns: a reply for it after
@@ -331,10 +336,15 @@ func TestConfigInvalid(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidConfig, "no MAC")
 	_, err = NewWithLinks(context.Background(), Config{}, Link{Interface: &net.Interface{Name: "x", HardwareAddr: nodeMAC}})
 	assert.ErrorIs(t, err, ErrInvalidConfig, "no conn")
+	ifi := &net.Interface{Index: 3, Name: "x", HardwareAddr: nodeMAC}
+	_, err = NewWithLinks(context.Background(), Config{}, Link{ifi, newFakeConn()}, Link{ifi, newFakeConn()})
+	assert.ErrorIs(t, err, ErrInvalidConfig, "same interface twice")
 }
 
 func TestClose(t *testing.T) {
-	a, c := newTestAnnouncer(t, Config{})
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	a, c := newTestAnnouncer(t, Config{Gratuitous: Gratuitous{Count: 1000, Interval: time.Millisecond}})
+	announceT(t, a, "batuu/deathstar", svcV4, svcV6)
 	require.NoError(t, a.Close())
 	require.NoError(t, a.Close(), "second Close")
 	assert.ErrorIs(t, a.Announce(context.Background(), announce.Service{Key: "k", Addrs: []netip.Addr{svcV4}}), ErrClosed)
@@ -375,4 +385,37 @@ func TestLinkFailure(t *testing.T) {
 	assert.Equal(t, []string{"good0"}, a.Interfaces())
 	announceT(t, a, "sentinel/svc", sentinel)
 	assert.Empty(t, exchange(t, good))
+}
+
+// A gratuitous ARP of another host for an address this node answers for
+// is not answered but logged, once per period.
+func TestConflictWarning(t *testing.T) {
+	var logs syncBuffer
+	a, c := newTestAnnouncer(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	announceT(t, a, "batuu/deathstar", svcV4)
+	garp, err := arpFrame(arp.OperationRequest, clientMAC, svcV4, broadcastMAC, zeroMAC, svcV4)
+	require.NoError(t, err)
+	other, err := arpFrame(arp.OperationRequest, clientMAC, clientV4, broadcastMAC, zeroMAC, clientV4)
+	require.NoError(t, err)
+	assert.Empty(t, exchange(t, c, garp, garp, other))
+	assert.Equal(t, 1, strings.Count(logs.String(), "another host announces"), logs.String())
+	assert.Contains(t, logs.String(), "addr="+svcV4.String())
+	assert.Contains(t, logs.String(), "mac="+clientMAC.String())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

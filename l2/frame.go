@@ -32,10 +32,13 @@ var (
 )
 
 // A query is a frame that asks who has target: an ARP request or an NDP
-// neighbour solicitation that passed validation.
+// neighbour solicitation that passed validation. A gratuitous ARP request
+// of another host is a query with claim set: it is never answered, but
+// reveals a conflict when this node answers for target.
 type query struct {
 	target netip.Addr
 	ethSrc net.HardwareAddr // the asker's MAC: replies go there
+	claim  bool             // another host announces target as its own
 	// ARP only: the requester's protocol and hardware addresses.
 	arpSenderIP netip.Addr
 	arpSenderHW net.HardwareAddr
@@ -69,8 +72,8 @@ func parseQuery(frame []byte, own net.HardwareAddr) (query, bool) {
 
 func isMulticastMAC(mac net.HardwareAddr) bool { return mac[0]&1 != 0 }
 
-// parseARP accepts an Ethernet/IPv4 ARP request that is not a gratuitous
-// announcement (sender IP = target IP) of someone else.
+// parseARP accepts an Ethernet/IPv4 ARP request; a gratuitous one (sender
+// IP = target IP) is a claim.
 func parseARP(payload []byte, ethSrc net.HardwareAddr) (query, bool) {
 	var p arp.Packet
 	if err := p.UnmarshalBinary(payload); err != nil {
@@ -78,11 +81,11 @@ func parseARP(payload []byte, ethSrc net.HardwareAddr) (query, bool) {
 	}
 	if p.HardwareType != 1 || p.ProtocolType != etherTypeIPv4 ||
 		p.HardwareAddrLength != 6 || p.IPLength != 4 ||
-		p.Operation != arp.OperationRequest ||
-		p.SenderIP == p.TargetIP || isMulticastMAC(p.SenderHardwareAddr) {
+		p.Operation != arp.OperationRequest || isMulticastMAC(p.SenderHardwareAddr) {
 		return query{}, false
 	}
 	return query{
+		claim:       p.SenderIP == p.TargetIP,
 		target:      p.TargetIP,
 		ethSrc:      ethSrc,
 		arpSenderIP: p.SenderIP,

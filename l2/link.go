@@ -155,6 +155,10 @@ func (a *Announcer) handle(l *link, frame []byte) {
 	if _, owned := a.active[q.target]; !owned {
 		return
 	}
+	if q.claim {
+		a.conflict(l, q)
+		return
+	}
 	reply, err := q.reply(l.mac)
 	if err == nil {
 		err = l.write(reply)
@@ -229,4 +233,25 @@ func (a *Announcer) announce(claims []*claim, only *link) bool {
 		}
 	}
 	return live
+}
+
+// conflictLogEvery limits conflict warnings to one per address and period.
+const conflictLogEvery = 10 * time.Second
+
+// conflict warns, at most once per address every conflictLogEvery, that
+// another host announces an address this node answers for: another
+// announcer that believes it leads, or a kernel holding the address
+// without arp_ignore/arp_announce.
+func (a *Announcer) conflict(l *link, q query) {
+	now := time.Now()
+	a.conflictMu.Lock()
+	last, seen := a.conflicts[q.target]
+	if seen && now.Sub(last) < conflictLogEvery {
+		a.conflictMu.Unlock()
+		return
+	}
+	a.conflicts[q.target] = now
+	a.conflictMu.Unlock()
+	a.log.Warn("l2: another host announces an address this node answers for",
+		"interface", l.name, "addr", q.target, "mac", q.ethSrc.String())
 }
