@@ -1,0 +1,148 @@
+package ipam_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lbkit/lbkit/ipam"
+	"github.com/lbkit/lbkit/selector"
+)
+
+func restorePools() []ipam.Pool {
+	return []ipam.Pool{
+		{Name: "random-dual", Priority: 2, Strategy: ipam.Random,
+			Ranges:          rangesOf("10.1.0.0/18", "2001:db8:1::/64"),
+			ServiceSelector: selector.MustParse("tier=web")},
+		{Name: "shared", Priority: 1, Ranges: rangesOf("10.2.0.0/20", "10.2.16.1-10.2.20.7"),
+			AllowCrossNamespaceSharing: true},
+		{Name: "v6", Ranges: rangesOf("2001:db8:2::/112")},
+		{Name: "manual", ManualOnly: true, Ranges: rangesOf("10.3.0.0/16")},
+	}
+}
+
+// restoreRequest returns the request of service i: a mix of pools, family
+// policies and sharing.
+func restoreRequest(i int) ipam.Request {
+	r := ipam.Request{Key: fmt.Sprintf("ns%d/svc%d", i%7, i), Ports: []ipam.Port{tcp(uint16(1 + i%50))}}
+	switch i % 5 {
+	case 0, 1:
+		r.Labels = selector.Set{"tier": "web"}
+	case 2:
+		r.SharingKey = fmt.Sprintf("key%d", i%13)
+	case 3:
+		r.Families = ipam.SingleStackIPv6
+	case 4:
+		r.Pool = "manual"
+	}
+	return r
+}
+
+func TestManagerRestore(t *testing.T) {
+	const n = 10_000
+	m := ipam.NewManager(ipam.WithManagerRandSource(rand.NewPCG(1, 2)))
+	for _, p := range restorePools() {
+		setPool(t, m, p)
+	}
+	for i := range n {
+		assign(t, m, restoreRequest(i))
+	}
+	before := m.Assignments()
+	require.Len(t, before, n)
+	checkManager(t, m)
+
+	// A new manager, as after a controller restart: re-assign every
+	// service with its current addresses, in any order.
+	m2 := ipam.NewManager()
+	for _, p := range restorePools() {
+		setPool(t, m2, p)
+	}
+	held := map[string][]netip.Addr{}
+	for _, a := range before {
+		held[a.Key] = a.Addrs
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for _, i := range rnd.Perm(n) {
+		r := restoreRequest(i)
+		r.Addrs = held[r.Key]
+		a := assign(t, m2, r)
+		require.Equal(t, r.Addrs, a.Addrs, r.Key)
+	}
+	assert.Equal(t, before, m2.Assignments(), "nothing moved")
+	assert.Equal(t, snapshotManager(m).Pools, snapshotManager(m2).Pools, "same counts")
+	// Plain re-assignment changes nothing either.
+	for i := range n {
+		a := assign(t, m2, restoreRequest(i))
+		require.Equal(t, ipam.Unchanged, a.Reason)
+	}
+	// New services get other addresses.
+	seen := map[netip.Addr]bool{}
+	for _, a := range before {
+		for _, x := range a.Addrs {
+			seen[x] = true
+		}
+	}
+	for i := n; i < n+100; i++ {
+		r := restoreRequest(i)
+		if r.SharingKey != "" {
+			continue
+		}
+		for _, x := range assign(t, m2, r).Addrs {
+			assert.False(t, seen[x], "%s got %s, already held", r.Key, x)
+		}
+	}
+	checkManager(t, m2)
+}
+
+func TestManagerConcurrent(t *testing.T) {
+	m := ipam.NewManager()
+	setPool(t, m, ipam.Pool{Name: "small", Priority: 3, Ranges: rangesOf("10.0.0.0/28", "2001:db8::/124")})
+	setPool(t, m, ipam.Pool{Name: "web", Priority: 2, Ranges: rangesOf("10.1.0.0/24"),
+		ServiceSelector: selector.MustParse("tier=web")})
+	setPool(t, m, ipam.Pool{Name: "random", Priority: 1, Strategy: ipam.Random,
+		Ranges: rangesOf("10.2.0.0/22", "2001:db8:2::/64")})
+	setPool(t, m, ipam.Pool{Name: "big", Ranges: rangesOf("10.3.0.0/16")})
+	const workers, ops, keys = 8, 400, 64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(w), 99))
+			for range ops {
+				key := fmt.Sprintf("ns/s%d", rnd.IntN(keys))
+				switch rnd.IntN(6) {
+				case 0, 1:
+					_ = m.Release(key) // may be ErrNotFound
+				case 2:
+					m.Pools()
+					m.Assignments()
+				default:
+					r := ipam.Request{Key: key, Families: ipam.FamilyPolicy(rnd.IntN(4))}
+					if rnd.IntN(2) == 0 {
+						r.Labels = selector.Set{"tier": "web"}
+					}
+					_, err := m.Assign(r)
+					if err != nil {
+						assert.ErrorIs(t, err, ipam.ErrExhausted) // only "small" can run out, and then others serve
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	checkManager(t, m)
+	// Exact counts: the pools' Used equal the distinct addresses held.
+	used := map[string]int{}
+	for _, a := range m.Assignments() {
+		require.False(t, a.Stale)
+		used[a.Pool] += len(a.Addrs)
+	}
+	for _, p := range m.Pools() {
+		total := p.Used(ipam.IPv4).Int64() + p.Used(ipam.IPv6).Int64()
+		assert.Equal(t, int64(used[p.Name]), total, p.Name)
+	}
+}
