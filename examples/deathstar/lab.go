@@ -1,15 +1,397 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lbkit/lbkit/internal/netns"
 )
 
-func isLabNode() bool  { return false }
-func labNodeMain() int { return 1 }
+// The lab's topology. Every link lives inside namespaces the lab creates;
+// the subnets overlap nothing this machine's root namespace uses.
+//
+//	client ──(2001:db8:4c::/64)── router (BIRD 2) ──(peer's /64)── node ──(172.18.255.0/24)── host
+//
+// The router's address towards the node is the neighbor address of the BGP
+// peering manifest (2001:db8:4e::1); the node takes ::2 of that /64.
+const (
+	clientLinkRouter = "2001:db8:4c::1"
+	clientLinkClient = "2001:db8:4c::2"
+	segNode          = "172.18.255.1/24"
+	segHost          = "172.18.255.10/24"
+	labRouterID      = "10.255.0.1"
+)
 
-func RunLab(ctx context.Context, w io.Writer, dir string, log *slog.Logger) error {
-	return errors.New("not yet")
+// lab is the state of a -lab run.
+type lab struct {
+	g     *guide
+	w     io.Writer
+	cfg   Config
+	dir   string // manifests, absolute
+	tmp   string // BIRD's config, socket and log
+	peer  netip.Addr
+	nodeA netip.Addr // the node's address towards the router
+
+	router, client, node, host *netns.NS
+	conn                       *nodeConn
+	nodeIn                     io.Closer
+	v4, v6                     netip.Addr
+}
+
+// RunLab tells the story in network namespaces: BIRD 2 as the router, the
+// node (this program re-executed in its namespace) running lbkit and the
+// API, curl on the client and the host. It removes every namespace and
+// process it created when it returns, whether the story succeeded, failed
+// or ctx was cancelled (Ctrl-C). It needs root.
+func RunLab(ctx context.Context, w io.Writer, dir string, _ *slog.Logger) error {
+	if err := netns.Available(); err != nil {
+		return fmt.Errorf("-lab: %w", err)
+	}
+	for _, tool := range []string{"bird", "birdc", "curl", "ip", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("-lab needs %s (Debian: apt-get install bird2 curl iproute2 procps): %w", tool, err)
+		}
+	}
+	cfg, err := LoadManifests(dir)
+	if err != nil {
+		return err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
+	l := &lab{g: &guide{w: w}, w: w, cfg: cfg, dir: dir}
+	defer l.teardown()
+	fmt.Fprintf(w, "Death Star, lab mode: network namespaces, BIRD 2, curl.\n")
+	for _, step := range []func(context.Context) error{l.build, l.pool, l.assign, l.bgpUnlabelled, l.bgpLabelled, l.l2, l.shutdown} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\nEvery step behaved as the story says.\n")
+	return nil
+}
+
+// build creates the namespaces, links, addresses and routes, and starts BIRD
+// and the node.
+func (l *lab) build(ctx context.Context) error {
+	if len(l.cfg.BGP.Peers) != 1 || !l.cfg.BGP.Peers[0].Address.Is6() {
+		return fmt.Errorf("-lab: %s must have one IPv6 neighbor, the lab's router", bgpFile)
+	}
+	l.peer = l.cfg.BGP.Peers[0].Address
+	l.nodeA = netip.PrefixFrom(l.peer, 64).Masked().Addr().Next().Next()
+	var err error
+	if l.tmp, err = os.MkdirTemp("", "deathstar-lab-"); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		ns   **netns.NS
+		name string
+	}{{&l.router, "dsrtr"}, {&l.client, "dscli"}, {&l.node, "dsnode"}, {&l.host, "dshost"}} {
+		if *p.ns, err = netns.New(p.name); err != nil {
+			return err
+		}
+	}
+	steps := []func() error{
+		func() error { return netns.Veth(l.router, "down0", l.node, "up0") },
+		func() error { return netns.Veth(l.router, "cli0", l.client, "eth0") },
+		func() error { return netns.Veth(l.node, "seg0", l.host, "eth0") },
+		func() error { return l.router.Addr("down0", l.peer.String()+"/64") },
+		func() error { return l.node.Addr("up0", l.nodeA.String()+"/64") },
+		func() error { return l.router.Addr("cli0", clientLinkRouter+"/64") },
+		func() error { return l.client.Addr("eth0", clientLinkClient+"/64") },
+		func() error { return l.node.Addr("seg0", segNode) },
+		func() error { return l.host.Addr("eth0", segHost) },
+		func() error { return l.router.Sysctl("net.ipv6.conf.all.forwarding", "1") },
+		func() error { return l.node.Sysctl("net.ipv4.conf.all.arp_ignore", "1") },
+		func() error { return l.node.Sysctl("net.ipv4.conf.all.arp_announce", "2") },
+		func() error {
+			_, err := l.client.Run("ip", "-6", "route", "add", "default", "via", clientLinkRouter)
+			return err
+		},
+		func() error {
+			_, err := l.node.Run("ip", "-6", "route", "add", "default", "via", l.peer.String())
+			return err
+		},
+		l.startBird,
+		l.startNode,
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return fmt.Errorf("-lab: building the topology: %w", err)
+		}
+	}
+	fmt.Fprintf(l.w, "\nTopology (namespaces %s, %s, %s, %s):\n", l.client.Name(), l.router.Name(), l.node.Name(), l.host.Name())
+	fmt.Fprintf(l.w, "   client %s ── %s router (BIRD 2, AS %d) %s ── %s node (lbkit, AS %d)\n",
+		clientLinkClient, clientLinkRouter, l.cfg.BGP.Peers[0].ASN, l.peer, l.nodeA, l.cfg.BGP.ASN)
+	fmt.Fprintf(l.w, "   node seg0 %s ── %s host (same L2 segment, not a BGP peer)\n", segNode, segHost)
+	return nil
+}
+
+// birdConf is the router's configuration: one BGP session to the node,
+// routes learned from it exported to the router's kernel table.
+const birdConf = `router id %s;
+log "%s" all;
+protocol device { scan time 1; }
+protocol kernel { ipv6 { import none; export all; }; scan time 1; }
+protocol bgp node {
+	local %s as %d;
+	neighbor %s as %d;
+	hold time 9; keepalive time 3; connect retry time 1; error wait time 1, 5;
+	ipv6 { import all; export none; };
+}
+`
+
+func (l *lab) startBird() error {
+	conf := filepath.Join(l.tmp, "bird.conf")
+	text := fmt.Sprintf(birdConf, labRouterID, filepath.Join(l.tmp, "bird.log"),
+		l.peer, l.cfg.BGP.Peers[0].ASN, l.nodeA, l.cfg.BGP.ASN)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return err
+	}
+	cmd := l.router.Command("bird", "-f", "-c", conf, "-s", l.birdSock())
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := l.router.Start(cmd); err != nil {
+		return err
+	}
+	return waitFor(context.Background(), 10*time.Second, func() (bool, string) {
+		_, err := l.birdc("show", "status")
+		return err == nil, fmt.Sprint(err)
+	})
+}
+
+func (l *lab) birdSock() string { return filepath.Join(l.tmp, "bird.ctl") }
+
+// birdc runs a birdc command against the lab's BIRD.
+func (l *lab) birdc(args ...string) (string, error) {
+	return l.router.Run("birdc", append([]string{"-s", l.birdSock()}, args...)...)
+}
+
+// startNode re-executes this program in the node namespace as the node.
+func (l *lab) startNode() error {
+	cmd := l.node.Helper(labNodeHelper, labNodeEnv+"="+l.dir)
+	cmd.Stdout = nil // StdoutPipe below
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = os.Stderr
+	if err := l.node.Start(cmd); err != nil {
+		return err
+	}
+	l.nodeIn = in
+	l.conn = &nodeConn{in: in, out: bufio.NewScanner(out), w: l.w}
+	return nil
+}
+
+// teardown stops the node and BIRD and deletes every namespace, whatever
+// state the lab is in.
+func (l *lab) teardown() {
+	if l.nodeIn != nil {
+		_ = l.nodeIn.Close() // the node cleans up and exits at end of input
+	}
+	for _, ns := range []*netns.NS{l.node, l.host, l.client, l.router} {
+		if ns != nil {
+			ns.Delete() // stops its processes (node, BIRD) by pid
+		}
+	}
+	if l.tmp != "" {
+		_ = os.RemoveAll(l.tmp)
+	}
+}
+
+func (l *lab) pool(ctx context.Context) error {
+	l.g.step("%s", poolTitle(l.cfg))
+	_, err := l.conn.do(ctx, "pool")
+	return err
+}
+
+func (l *lab) assign(ctx context.Context) error {
+	l.g.step("%s", assignTitle())
+	data, err := l.conn.do(ctx, "assign")
+	if err != nil {
+		return err
+	}
+	f := strings.Fields(data)
+	if len(f) != 2 {
+		return l.g.failf("node answered %q", data)
+	}
+	if l.v4, err = netip.ParseAddr(f[0]); err != nil {
+		return err
+	}
+	l.v6, err = netip.ParseAddr(f[1])
+	return err
+}
+
+// bgpUnlabelled is step 3.
+func (l *lab) bgpUnlabelled(ctx context.Context) error {
+	g := l.g
+	g.step("%s", bgpTitle(l.cfg))
+	if _, err := l.conn.do(ctx, "bgp"); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, waitRoutes, func() (bool, string) {
+		out, err := l.birdc("show", "protocols", "node")
+		return err == nil && strings.Contains(out, "Established"), out
+	}); err != nil {
+		return g.failf("BIRD's session to the node: %v", err)
+	}
+	g.ok("router: birdc show protocols node → Established")
+	time.Sleep(500 * time.Millisecond) // give a wrong announcement time to show
+	if out, _ := l.birdc("show", "route", "for", l.v6.String()); !strings.Contains(out, "not found") {
+		return g.failf("router has a route before the label:\n%s", out)
+	}
+	g.ok("router: birdc show route for %v → network not found", l.v6)
+	out, err := l.curl(ctx, l.client, serviceURL(l.v6))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		return g.failf("client reached %s before the label: %s", serviceURL(l.v6), out)
+	}
+	g.ok("client %s: curl %s → %s", clientLinkClient, serviceURL(l.v6), firstLine(out))
+	return nil
+}
+
+// bgpLabelled is step 4.
+func (l *lab) bgpLabelled(ctx context.Context) error {
+	g := l.g
+	g.step("%s", labelTitle())
+	if _, err := l.conn.do(ctx, "label"); err != nil {
+		return err
+	}
+	var kernel string
+	if err := waitFor(ctx, waitRoutes, func() (bool, string) {
+		kernel, _ = l.router.Run("ip", "-6", "route", "show", l.v6.String()+"/128")
+		return strings.Contains(kernel, "via "+l.nodeA.String()), kernel
+	}); err != nil {
+		return g.failf("router's kernel never got the route: %v", err)
+	}
+	bird, _ := l.birdc("show", "route", "for", l.v6.String())
+	g.ok("router: birdc show route for %v →", l.v6)
+	g.indent(strings.TrimSpace(bird))
+	g.ok("router: ip -6 route → %s", strings.TrimSpace(kernel))
+	body, err := l.curl(ctx, l.client, serviceURL(l.v6))
+	if err == nil {
+		err = checkBody(200, []byte(body))
+	}
+	if err != nil {
+		return g.failf("client: curl %s: %v: %s", serviceURL(l.v6), err, body)
+	}
+	g.ok("client %s: curl %s →", clientLinkClient, serviceURL(l.v6))
+	g.indent(body)
+	return nil
+}
+
+// l2 is step 5.
+func (l *lab) l2(ctx context.Context) error {
+	g := l.g
+	g.step("%s", l2Title(l.v4))
+	hostIP := strings.TrimSuffix(segHost, "/24")
+	out, err := l.curl(ctx, l.host, serviceURL(l.v4))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err == nil {
+		return g.failf("host reached %s before L2 announcements: %s", serviceURL(l.v4), out)
+	}
+	g.ok("host %s: curl %s → %s", hostIP, serviceURL(l.v4), firstLine(out))
+	if _, err := l.conn.do(ctx, "l2"); err != nil {
+		return err
+	}
+	body, err := l.curl(ctx, l.host, serviceURL(l.v4))
+	if err == nil {
+		err = checkBody(200, []byte(body))
+	}
+	if err != nil {
+		return g.failf("host: curl %s: %v: %s", serviceURL(l.v4), err, body)
+	}
+	mac, err := l.node.MAC("seg0")
+	if err != nil {
+		return err
+	}
+	neigh, _ := l.host.Run("ip", "neigh", "show", l.v4.String())
+	if !strings.Contains(neigh, mac) {
+		return g.failf("host's neighbour entry %q is not the node's seg0 MAC %s", neigh, mac)
+	}
+	g.ok("host: ip neigh → %s (the node's seg0 is %s)", strings.TrimSpace(neigh), mac)
+	g.ok("host %s: curl %s →", hostIP, serviceURL(l.v4))
+	g.indent(body)
+	return nil
+}
+
+// shutdown is step 6.
+func (l *lab) shutdown(ctx context.Context) error {
+	g := l.g
+	g.step("%s", shutdownTitle())
+	if _, err := l.conn.do(ctx, "close"); err != nil {
+		return err
+	}
+	var count string
+	if err := waitFor(ctx, waitRoutes, func() (bool, string) {
+		count, _ = l.birdc("show", "route", "count")
+		kernel, _ := l.router.Run("ip", "-6", "route", "show", "proto", "bird")
+		return strings.Contains(count, "0 of 0 routes") && strings.TrimSpace(kernel) == "", count + kernel
+	}); err != nil {
+		return g.failf("router still has routes: %v", err)
+	}
+	g.ok("router: birdc show route count → %s", lastLine(count))
+	g.ok("router: ip -6 route show proto bird → (nothing)")
+	return nil
+}
+
+// curl fetches url from inside ns with the real curl, and returns its
+// output (the body, or curl's error message).
+func (l *lab) curl(ctx context.Context, ns *netns.NS, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns.Name(),
+		"curl", "-sS", "-g", "--connect-timeout", "3", "--max-time", "5", url).CombinedOutput()
+	if ctx.Err() != nil { // interrupted: neither reachable nor unreachable
+		return "", fmt.Errorf("curl %s: %w", url, ctx.Err())
+	}
+	return strings.TrimSpace(string(out)), err
+}
+
+// waitFor polls cond until it holds, ctx ends or timeout passes; the error
+// carries cond's last explanation.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, string)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		ok, why := cond()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s", ctx.Err(), strings.TrimSpace(why))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndex(s, "\n")+1:]
 }

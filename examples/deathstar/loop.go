@@ -165,7 +165,7 @@ func (s *loopStory) assign(context.Context) (err error) {
 // bgpUnlabelled is step 3.
 func (s *loopStory) bgpUnlabelled(ctx context.Context) error {
 	g, pol := s.g, s.cfg.BGP
-	g.step("a BGP speaker on the node, peered with a router, wrapped in announce.Select(%s)", pol.Selector)
+	g.step("%s", bgpTitle(s.cfg))
 	var err error
 	if s.node, err = startLoopNode(); err != nil {
 		return g.failf("%v", err)
@@ -228,7 +228,7 @@ func (s *loopStory) expectNoRoute(ctx context.Context, speaker *bgp.Speaker, v6 
 func (s *loopStory) bgpLabelled(ctx context.Context) error {
 	g := s.g
 	s.svc.Labels["announced"] = "bgp"
-	g.step("the service is labelled announced=bgp: now the client can reach it")
+	g.step("%s", labelTitle())
 	if err := s.ann.Announce(ctx, s.svc); err != nil {
 		return g.failf("Announce: %v", err)
 	}
@@ -255,7 +255,7 @@ func (s *loopStory) bgpLabelled(ctx context.Context) error {
 func (s *loopStory) l2(ctx context.Context) error {
 	g, pol := s.g, s.cfg.L2
 	v4, _ := families(s.svc.Addrs)
-	g.step("the host on the node's L2 segment (not a BGP peer) reaches %v only once an L2 announcer is added", v4)
+	g.step("%s", l2Title(v4))
 	s.host = newARPHost(&segment{}, hostMAC, hostIP)
 	body, err := fetch(ctx, arpClient(s.host, s.node), serviceURL(v4))
 	if err == nil {
@@ -295,7 +295,7 @@ func (s *loopStory) l2(ctx context.Context) error {
 // shutdown is step 6.
 func (s *loopStory) shutdown(ctx context.Context) error {
 	g := s.g
-	g.step("clean shutdown: routes withdrawn, the router's table empty")
+	g.step("%s", shutdownTitle())
 	if err := s.ann.Close(); err != nil {
 		return g.failf("Close: %v", err)
 	}

@@ -32,12 +32,16 @@ var errStory = errors.New("the story did not go as told")
 
 // A guide prints the story as a lab guide would.
 type guide struct {
-	w io.Writer
-	n int
+	w     io.Writer
+	n     int
+	quiet bool // print no step headers: the lab's node, whose parent prints them
 }
 
 func (g *guide) step(format string, args ...any) {
 	g.n++
+	if g.quiet {
+		return
+	}
 	fmt.Fprintf(g.w, "\nStep %d: %s\n", g.n, fmt.Sprintf(format, args...))
 }
 
@@ -66,9 +70,31 @@ func (g *guide) failf(format string, args ...any) error {
 	return fmt.Errorf("step %d: %w: %s", g.n, errStory, fmt.Sprintf(format, args...))
 }
 
+// The steps' titles, shared by both modes.
+
+func poolTitle(cfg Config) string {
+	return fmt.Sprintf("a pool %s (%s) selecting %s", cfg.Pool.Name, rangesString(cfg.Pool.Ranges), cfg.Pool.ServiceSelector)
+}
+
+func assignTitle() string {
+	return fmt.Sprintf("service %s (labels org=empire, TCP 80) gets one IPv4 and one IPv6 address", serviceKey)
+}
+
+func bgpTitle(cfg Config) string {
+	return fmt.Sprintf("a BGP speaker on the node, peered with a router, wrapped in announce.Select(%s): the client cannot reach the service", cfg.BGP.Selector)
+}
+
+func labelTitle() string { return "the service is labelled announced=bgp: now the client can reach it" }
+
+func l2Title(v4 netip.Addr) string {
+	return fmt.Sprintf("the host on the node's L2 segment (not a BGP peer) reaches %v only once an L2 announcer is added", v4)
+}
+
+func shutdownTitle() string { return "clean shutdown: routes withdrawn, the router's table empty" }
+
 // explainPool prints steps 1's pool and sets it in m.
 func explainPool(g *guide, m *ipam.Manager, cfg Config) error {
-	g.step("a pool %s (%s) selecting %s", cfg.Pool.Name, rangesString(cfg.Pool.Ranges), cfg.Pool.ServiceSelector)
+	g.step("%s", poolTitle(cfg))
 	g.say("%s/%s → ipam.Pool{Name: %q, Ranges: [%s], ServiceSelector: %q}", "manifests", poolFile,
 		cfg.Pool.Name, rangesString(cfg.Pool.Ranges), cfg.Pool.ServiceSelector)
 	if err := m.SetPool(cfg.Pool); err != nil {
@@ -94,7 +120,7 @@ func rangesString(rs []ipam.Range) string {
 // assignService runs step 2: the service gets one address of each family.
 func assignService(g *guide, m *ipam.Manager) (announce.Service, error) {
 	labels := selector.Set{"org": "empire"}
-	g.step("service %s (labels %s, TCP 80) gets one IPv4 and one IPv6 address", serviceKey, labelString(labels))
+	g.step("%s", assignTitle())
 	a, err := m.Assign(ipam.Request{
 		Key:       serviceKey,
 		Namespace: serviceNamespace,
