@@ -29,7 +29,7 @@ import (
 // any input with a NUL byte.
 //
 // The error is an *Error with the byte offset of the offending token,
-// wrapping ErrSyntax, ErrInvalidKey, ErrInvalidValue or ErrValueCount.
+// wrapping ErrSyntax, ErrInvalidKey or ErrInvalidValue.
 func Parse(s string) (Selector, error) {
 	p := parser{in: s}
 	p.advance()
