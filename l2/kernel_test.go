@@ -39,6 +39,7 @@ func startNode(tb testing.TB, ns *netns.NS, env ...string) *nodeProc {
 	tb.Helper()
 	cmd := ns.Helper("l2-node", env...)
 	cmd.Stdout = nil
+	cmd.Stderr = logWriter{tb}
 	in, err := cmd.StdinPipe()
 	require.NoError(tb, err)
 	out, err := cmd.StdoutPipe()
@@ -55,6 +56,14 @@ func startNode(tb testing.TB, ns *netns.NS, env ...string) *nodeProc {
 	tb.Cleanup(func() { ns.Stop(cmd) })
 	n.expectOK(tb)
 	return n
+}
+
+// logWriter sends a helper's logs to the test log.
+type logWriter struct{ tb testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func (n *nodeProc) expectOK(tb testing.TB) string {
