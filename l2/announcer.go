@@ -205,7 +205,8 @@ func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, e
 // Announce makes this node answer for exactly s.Addrs under s.Key, when the
 // elector says it leads s.Key. IPv4-mapped IPv6 addresses count as IPv4.
 // An address shared by several services is decided by the elector for the
-// smallest of their keys, so that all nodes agree on one answerer.
+// smallest of their keys, so that all nodes agree on one answerer. Replies
+// start when Announce returns; gratuitous frames follow in the background.
 func (a *Announcer) Announce(ctx context.Context, s announce.Service) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package l2_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -88,4 +89,28 @@ func ExampleRendezvous() {
 	// Output:
 	// leader: node-a
 	// after node-a dies: node-b
+}
+
+// A node that answers, on its uplinks, for the services it leads among the
+// cluster's ready nodes. The controller keeps the member list current.
+func ExampleNew() {
+	ctx := context.Background()
+	elector := l2.NewRendezvous("node-a", "node-a", "node-b", "node-c")
+	a, err := l2.New(ctx, l2.Config{
+		Interfaces: []string{"eth0", "bond[0-9]+"},
+		Elector:    elector,
+		Gratuitous: l2.Gratuitous{Count: 3, Interval: 500 * time.Millisecond},
+		Logger:     slog.Default(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close()
+	_ = a.Announce(ctx, announce.Service{
+		Key:   "batuu/deathstar",
+		Addrs: []netip.Addr{netip.MustParseAddr("172.18.255.201"), netip.MustParseAddr("2001:db8:dead:beef::111")},
+	})
+	// node-b stopped answering health checks: its services move here or
+	// to node-c within milliseconds.
+	elector.MarkDead("node-b")
 }

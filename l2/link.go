@@ -220,7 +220,7 @@ func (a *Announcer) announce(claims []*claim, only *link) bool {
 		}
 		live = true
 		for _, l := range a.links {
-			if only != nil && l != only {
+			if (only != nil && l != only) || !l.up {
 				continue
 			}
 			f, err := announcement(l.mac, c.addr)
