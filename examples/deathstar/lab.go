@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -257,15 +258,7 @@ func (l *lab) bgpUnlabelled(ctx context.Context) error {
 		return g.failf("router has a route before the label:\n%s", out)
 	}
 	g.ok("router: birdc show route for %v → network not found", l.v6)
-	out, err := l.curl(ctx, l.client, serviceURL(l.v6))
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err == nil {
-		return g.failf("client reached %s before the label: %s", serviceURL(l.v6), out)
-	}
-	g.ok("client %s: curl %s → %s", clientLinkClient, serviceURL(l.v6), firstLine(out))
-	return nil
+	return expectUnreachable(ctx, g, "client "+clientLinkClient, serviceURL(l.v6), "the label", l.curl(l.client))
 }
 
 // bgpLabelled is step 4.
@@ -286,40 +279,22 @@ func (l *lab) bgpLabelled(ctx context.Context) error {
 	g.ok("router: birdc show route for %v →", l.v6)
 	g.indent(strings.TrimSpace(bird))
 	g.ok("router: ip -6 route → %s", strings.TrimSpace(kernel))
-	body, err := l.curl(ctx, l.client, serviceURL(l.v6))
-	if err == nil {
-		err = checkBody(200, []byte(body))
-	}
-	if err != nil {
-		return g.failf("client: curl %s: %v: %s", serviceURL(l.v6), err, body)
-	}
-	g.ok("client %s: curl %s →", clientLinkClient, serviceURL(l.v6))
-	g.indent(body)
-	return nil
+	return expectReachable(ctx, g, "client "+clientLinkClient, serviceURL(l.v6), l.curl(l.client))
 }
 
 // l2 is step 5.
 func (l *lab) l2(ctx context.Context) error {
 	g := l.g
 	g.step("%s", l2Title(l.v4))
-	hostIP := strings.TrimSuffix(segHost, "/24")
-	out, err := l.curl(ctx, l.host, serviceURL(l.v4))
-	if ctx.Err() != nil {
-		return ctx.Err()
+	host := "host " + strings.TrimSuffix(segHost, "/24")
+	if err := expectUnreachable(ctx, g, host, serviceURL(l.v4), "L2 announcements", l.curl(l.host)); err != nil {
+		return err
 	}
-	if err == nil {
-		return g.failf("host reached %s before L2 announcements: %s", serviceURL(l.v4), out)
-	}
-	g.ok("host %s: curl %s → %s", hostIP, serviceURL(l.v4), firstLine(out))
 	if _, err := l.conn.do(ctx, "l2"); err != nil {
 		return err
 	}
-	body, err := l.curl(ctx, l.host, serviceURL(l.v4))
-	if err == nil {
-		err = checkBody(200, []byte(body))
-	}
-	if err != nil {
-		return g.failf("host: curl %s: %v: %s", serviceURL(l.v4), err, body)
+	if err := expectReachable(ctx, g, host, serviceURL(l.v4), l.curl(l.host)); err != nil {
+		return err
 	}
 	mac, err := l.node.MAC("seg0")
 	if err != nil {
@@ -330,8 +305,6 @@ func (l *lab) l2(ctx context.Context) error {
 		return g.failf("host's neighbour entry %q is not the node's seg0 MAC %s", neigh, mac)
 	}
 	g.ok("host: ip neigh → %s (the node's seg0 is %s)", strings.TrimSpace(neigh), mac)
-	g.ok("host %s: curl %s →", hostIP, serviceURL(l.v4))
-	g.indent(body)
 	return nil
 }
 
@@ -355,17 +328,19 @@ func (l *lab) shutdown(ctx context.Context) error {
 	return nil
 }
 
-// curl fetches url from inside ns with the real curl, and returns its
-// output (the body, or curl's error message).
-func (l *lab) curl(ctx context.Context, ns *netns.NS, url string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns.Name(),
-		"curl", "-sS", "-g", "--connect-timeout", "3", "--max-time", "5", url).CombinedOutput()
-	if ctx.Err() != nil { // interrupted: neither reachable nor unreachable
-		return "", fmt.Errorf("curl %s: %w", url, ctx.Err())
+// curl returns a fetcher running the real curl inside ns. Its error is
+// curl's message.
+func (l *lab) curl(ns *netns.NS) fetcher {
+	return func(ctx context.Context, url string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns.Name(),
+			"curl", "-sS", "-g", "--connect-timeout", "3", "--max-time", "5", url).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("%s (%w)", bytes.TrimSpace(out), err)
+		}
+		return string(out), nil
 	}
-	return strings.TrimSpace(string(out)), err
 }
 
 // waitFor polls cond until it holds, ctx ends or timeout passes; the error
@@ -384,11 +359,6 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, stri
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return l
 }
 
 func lastLine(s string) string {

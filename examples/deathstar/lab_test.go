@@ -54,7 +54,7 @@ func TestLabInterrupted(t *testing.T) {
 	}
 	before := labLeftovers(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &cancelOn{text: "Step 3:", cancel: cancel}
+	w := &cancelOn{text: "Step 5:", cancel: cancel} // BIRD, the node and its announcers are running
 	err := RunLab(ctx, w, "manifests", nil)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, before, labLeftovers(t))

@@ -216,12 +216,7 @@ func (s *loopStory) expectNoRoute(ctx context.Context, speaker *bgp.Speaker, v6 
 		return g.failf("speaker peers %+v (%v), want one peer and 0 routes sent", ps, err)
 	}
 	g.ok("speaker sent %d routes: the service is not labelled %s", ps[0].Sent, s.cfg.BGP.Selector)
-	body, err := fetch(ctx, bgpClient(s.router, s.node), serviceURL(v6))
-	if err == nil {
-		return g.failf("client reached %s before the label: %s", serviceURL(v6), body)
-	}
-	g.ok("client: curl %s → %v", serviceURL(v6), unwrapURL(err))
-	return nil
+	return expectUnreachable(ctx, g, "client", serviceURL(v6), "the label", via(bgpClient(s.router, s.node)))
 }
 
 // bgpLabelled is step 4.
@@ -242,13 +237,7 @@ func (s *loopStory) bgpLabelled(ctx context.Context) error {
 	for _, rt := range rts {
 		g.ok("router learned %v", rt)
 	}
-	body, err := fetch(ctx, bgpClient(s.router, s.node), serviceURL(v6))
-	if err != nil {
-		return g.failf("client: curl %s: %v", serviceURL(v6), err)
-	}
-	g.ok("client: curl %s →", serviceURL(v6))
-	g.indent(body)
-	return nil
+	return expectReachable(ctx, g, "client", serviceURL(v6), via(bgpClient(s.router, s.node)))
 }
 
 // l2 is step 5.
@@ -257,12 +246,10 @@ func (s *loopStory) l2(ctx context.Context) error {
 	v4, _ := families(s.svc.Addrs)
 	g.step("%s", l2Title(v4))
 	s.host = newARPHost(&segment{}, hostMAC, hostIP)
-	body, err := fetch(ctx, arpClient(s.host, s.node), serviceURL(v4))
-	if err == nil {
-		return g.failf("host reached %s before L2 announcements: %s", serviceURL(v4), body)
+	host := "host " + hostIP.String()
+	if err := expectUnreachable(ctx, g, host, serviceURL(v4), "L2 announcements", via(arpClient(s.host, s.node))); err != nil {
+		return err
 	}
-	g.ok("host %v: curl %s → %v", hostIP, serviceURL(v4), unwrapURL(err))
-
 	if !pol.Selects(segIface) {
 		return g.failf("L2 policy %s selects interfaces %q, not the node's %s", pol.Name, pol.Interfaces, segIface)
 	}
@@ -281,11 +268,9 @@ func (s *loopStory) l2(ctx context.Context) error {
 		return g.failf("host: %v", err)
 	}
 	g.ok("host: ARP who-has %v tell %v → reply: %v is-at %v", v4, hostIP, v4, mac)
-	if body, err = fetch(ctx, arpClient(s.host, s.node), serviceURL(v4)); err != nil {
-		return g.failf("host: curl %s: %v", serviceURL(v4), err)
+	if err := expectReachable(ctx, g, host, serviceURL(v4), via(arpClient(s.host, s.node))); err != nil {
+		return err
 	}
-	g.ok("host %v: curl %s →", hostIP, serviceURL(v4))
-	g.indent(body)
 	if ga := s.host.gratuitous(); len(ga) > 0 {
 		g.say("(the host also saw %d gratuitous ARP: %s)", len(ga), ga[0])
 	}

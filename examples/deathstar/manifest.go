@@ -109,6 +109,14 @@ func (h header) check(file, kind string) error {
 	return nil
 }
 
+// load decodes file into m and checks its envelope.
+func load(file, kind string, m interface{ check(file, kind string) error }) error {
+	if err := decode(file, m); err != nil {
+		return err
+	}
+	return m.check(file, kind)
+}
+
 // decode reads file strictly (unknown fields are errors) into v.
 func decode(file string, v any) error {
 	b, err := os.ReadFile(file)
@@ -213,10 +221,7 @@ type poolManifest struct {
 
 func loadPool(file string) (ipam.Pool, error) {
 	var m poolManifest
-	if err := decode(file, &m); err != nil {
-		return ipam.Pool{}, err
-	}
-	if err := m.check(file, "CiliumLoadBalancerIPPool"); err != nil {
+	if err := load(file, "CiliumLoadBalancerIPPool", &m); err != nil {
 		return ipam.Pool{}, err
 	}
 	p := ipam.Pool{Name: m.Metadata.Name, Disabled: m.Spec.Disabled}
@@ -309,10 +314,7 @@ type neighbor struct {
 
 func loadBGP(file string) (BGPPolicy, error) {
 	var m bgpManifest
-	if err := decode(file, &m); err != nil {
-		return BGPPolicy{}, err
-	}
-	if err := m.check(file, "CiliumBGPPeeringPolicy"); err != nil {
+	if err := load(file, "CiliumBGPPeeringPolicy", &m); err != nil {
 		return BGPPolicy{}, err
 	}
 	if len(m.Spec.VirtualRouters) != 1 {
@@ -396,10 +398,7 @@ type l2Manifest struct {
 
 func loadL2(file string) (L2Policy, error) {
 	var m l2Manifest
-	if err := decode(file, &m); err != nil {
-		return L2Policy{}, err
-	}
-	if err := m.check(file, "CiliumL2AnnouncementPolicy"); err != nil {
+	if err := load(file, "CiliumL2AnnouncementPolicy", &m); err != nil {
 		return L2Policy{}, err
 	}
 	if !m.Spec.LoadBalancerIPs {

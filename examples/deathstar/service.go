@@ -168,8 +168,50 @@ func serviceURL(addr netip.Addr) string {
 	return "http://" + addr.String() + "/v1/"
 }
 
+// A fetcher gets a URL as one of the story's clients does, and returns the
+// body, or what went wrong.
+type fetcher func(ctx context.Context, url string) (string, error)
+
+// expectUnreachable checks that who cannot get url, before what is missing.
+func expectUnreachable(ctx context.Context, g *guide, who, url, missing string, get fetcher) error {
+	body, err := get(ctx, url)
+	if ctx.Err() != nil { // interrupted: neither reachable nor unreachable
+		return ctx.Err()
+	}
+	if err == nil {
+		return g.failf("%s reached %s before %s: %s", who, url, missing, body)
+	}
+	g.ok("%s: curl %s → %s", who, url, firstLine(err.Error()))
+	return nil
+}
+
+// expectReachable checks that who gets the Death Star's API at url, and
+// shows the body.
+func expectReachable(ctx context.Context, g *guide, who, url string, get fetcher) error {
+	body, err := get(ctx, url)
+	if err == nil {
+		err = checkBody(http.StatusOK, []byte(body))
+	}
+	if err != nil {
+		return g.failf("%s: curl %s: %v: %s", who, url, err, body)
+	}
+	g.ok("%s: curl %s →", who, url)
+	g.indent(body)
+	return nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
+}
+
 // dialFunc is how a client reaches an address: through the network it sits on.
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// via returns a fetcher that connects with dial.
+func via(dial dialFunc) fetcher {
+	return func(ctx context.Context, url string) (string, error) { return fetch(ctx, dial, url) }
+}
 
 // fetch gets url with dial, checks that the answer is the Death Star's API
 // and returns the body.
@@ -184,7 +226,7 @@ func fetch(ctx context.Context, dial dialFunc, url string) (string, error) {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return "", err
+		return "", unwrapURL(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
