@@ -46,6 +46,7 @@ type lab struct {
 	conn                       *nodeConn
 	nodeIn                     io.Closer
 	v4, v6                     netip.Addr
+	verbose                    bool // the node logs at debug level
 }
 
 // RunLab tells the story in network namespaces: BIRD 2 as the router, the
@@ -53,7 +54,7 @@ type lab struct {
 // API, curl on the client and the host. It removes every namespace and
 // process it created when it returns, whether the story succeeded, failed
 // or ctx was cancelled (Ctrl-C). It needs root.
-func RunLab(ctx context.Context, w io.Writer, dir string, _ *slog.Logger) error {
+func RunLab(ctx context.Context, w io.Writer, dir string, log *slog.Logger) error {
 	if err := netns.Available(); err != nil {
 		return fmt.Errorf("-lab: %w", err)
 	}
@@ -69,7 +70,7 @@ func RunLab(ctx context.Context, w io.Writer, dir string, _ *slog.Logger) error 
 	if dir, err = filepath.Abs(dir); err != nil {
 		return err
 	}
-	l := &lab{g: &guide{w: w}, w: w, cfg: cfg, dir: dir}
+	l := &lab{g: &guide{w: w}, w: w, cfg: cfg, dir: dir, verbose: log != nil && log.Enabled(ctx, slog.LevelDebug)}
 	defer l.teardown()
 	fmt.Fprintf(w, "Death Star, lab mode: network namespaces, BIRD 2, curl.\n")
 	for _, step := range []func(context.Context) error{l.build, l.pool, l.assign, l.bgpUnlabelled, l.bgpLabelled, l.l2, l.shutdown} {
@@ -181,7 +182,11 @@ func (l *lab) birdc(args ...string) (string, error) {
 
 // startNode re-executes this program in the node namespace as the node.
 func (l *lab) startNode() error {
-	cmd := l.node.Helper(labNodeHelper, labNodeEnv+"="+l.dir)
+	env := []string{labNodeEnv + "=" + l.dir}
+	if l.verbose {
+		env = append(env, labVerboseEnv+"=1")
+	}
+	cmd := l.node.Helper(labNodeHelper, env...)
 	cmd.Stdout = nil // StdoutPipe below
 	in, err := cmd.StdinPipe()
 	if err != nil {

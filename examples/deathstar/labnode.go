@@ -32,8 +32,12 @@ import (
 // re-exec switch: the LBKIT_NETNS_HELPER environment variable).
 const labNodeHelper = "deathstar-node"
 
-// labNodeEnv carries the manifests directory to the node.
-const labNodeEnv = "DEATHSTAR_MANIFESTS"
+// labNodeEnv carries the manifests directory to the node; labVerboseEnv
+// asks it to log at debug level (deathstar -lab -v).
+const (
+	labNodeEnv    = "DEATHSTAR_MANIFESTS"
+	labVerboseEnv = "DEATHSTAR_VERBOSE"
+)
 
 // isLabNode reports whether this process is the lab's node.
 func isLabNode() bool { return os.Getenv("LBKIT_NETNS_HELPER") == labNodeHelper }
@@ -42,7 +46,11 @@ func isLabNode() bool { return os.Getenv("LBKIT_NETNS_HELPER") == labNodeHelper 
 func labNodeMain() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if os.Getenv(labVerboseEnv) != "" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	n := &labNode{g: &guide{w: os.Stdout, quiet: true}, log: log, m: ipam.NewManager(ipam.WithLogger(log))}
 	defer n.close()
 	var err error

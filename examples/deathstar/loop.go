@@ -118,6 +118,7 @@ type loopStory struct {
 	router *loopRouter
 	bgpAnn announce.Announcer
 	ann    announce.Announcer // what the controller calls: bgp, then bgp+l2
+	seg    *segment
 	host   *arpHost
 }
 
@@ -245,7 +246,8 @@ func (s *loopStory) l2(ctx context.Context) error {
 	g, pol := s.g, s.cfg.L2
 	v4, _ := families(s.svc.Addrs)
 	g.step("%s", l2Title(v4))
-	s.host = newARPHost(&segment{}, hostMAC, hostIP)
+	s.seg = &segment{}
+	s.host = newARPHost(s.seg, hostMAC, hostIP)
 	host := "host " + hostIP.String()
 	if err := expectUnreachable(ctx, g, host, serviceURL(v4), "L2 announcements", via(arpClient(s.host, s.node))); err != nil {
 		return err
@@ -253,7 +255,7 @@ func (s *loopStory) l2(ctx context.Context) error {
 	if !pol.Selects(segIface) {
 		return g.failf("L2 policy %s selects interfaces %q, not the node's %s", pol.Name, pol.Interfaces, segIface)
 	}
-	link := l2.Link{Interface: &net.Interface{Index: 2, Name: segIface, HardwareAddr: nodeMAC}, Conn: s.host.port.seg.attach()}
+	link := l2.Link{Interface: &net.Interface{Index: 2, Name: segIface, HardwareAddr: nodeMAC}, Conn: s.seg.attach()}
 	l2ann, err := l2.NewWithLinks(ctx, l2.Config{Gratuitous: l2.Gratuitous{Count: 1}, Logger: s.log}, link)
 	if err != nil {
 		return g.failf("l2.NewWithLinks: %v", err)
