@@ -26,7 +26,10 @@
 //     returns, nothing more is sent for the address.
 //
 // Everything else, and every malformed, truncated or hostile frame, is
-// ignored. Frames are read from one AF_PACKET socket per interface with a
+// ignored. A gratuitous ARP request from another host for an address this
+// node answers for is not answered but logged as a warning (at most every
+// ten seconds per address): two nodes believe they lead, or a node's kernel
+// speaks for the address (see below). Frames are read from one AF_PACKET socket per interface with a
 // BPF filter that passes only ARP and neighbour solicitations, so unicast
 // solicitations for addresses the kernel does not hold still arrive (a raw
 // ICMPv6 socket would never see them).
@@ -43,6 +46,11 @@
 // immediately; failover time is therefore the failure detection time plus
 // about a millisecond. An address shared by several services is decided by
 // the smallest of their keys.
+//
+// Elector changes are applied to the state they lead to: a node that leads
+// a service before and after a burst of changes does not announce again.
+// Interfaces selected by name stay in use while down and are announced on
+// again when they come back up.
 //
 // # The node's own kernel
 //
