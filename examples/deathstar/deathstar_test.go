@@ -8,20 +8,18 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// TestDefaultMode runs the whole default-mode story: every step must behave.
+// TestDefaultMode runs the command as `go run ./examples/deathstar` does,
+// with no arguments: every step must behave, and the exit status is 0.
 func TestDefaultMode(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	err := RunLoop(ctx, &out, "manifests", nil)
-	t.Log("\n" + out.String())
-	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	status := run(nil, &out, &errOut)
+	t.Log("\n" + out.String() + errOut.String())
+	require.Equal(t, 0, status)
 	text := out.String()
 	for _, want := range []string{
 		"Step 1: a pool empire-ip-pool (172.18.255.200/29, 2001:db8:dead:beef::/64) selecting org=empire",
@@ -81,4 +79,12 @@ func TestAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDefaultModeCancelled checks that an interrupted story fails.
+func TestDefaultModeCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	require.Error(t, RunLoop(ctx, &out, "manifests", nil))
 }
