@@ -33,12 +33,15 @@ import (
 // as it was — including the service's old addresses, if they stopped
 // fitting: call Release to drop them.
 func (m *Manager) Assign(r Request) (Assignment, error) {
-	req, err := newRequest(r)
-	if err != nil {
+	if err := validRequest(&r); err != nil {
 		return Assignment{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.req = request{Request: r}
+	req := &m.req
+	defer func() { m.req = request{} }()
+	req.index()
 	old := m.records[req.Key]
 	reason := Assigned
 	if old != nil {
@@ -47,16 +50,17 @@ func (m *Manager) Assign(r Request) (Assignment, error) {
 			return old.assignment(Unchanged), nil
 		}
 	}
-	var t tx
+	t := m.begin()
+	defer t.end()
 	if old != nil {
-		t.release(m, old)
+		t.release(old)
 	}
 	rec, err := m.place(&t, req)
 	if err != nil {
 		t.rollback()
 		return Assignment{}, err
 	}
-	t.setRecord(m, req.Key, rec)
+	t.setRecord(req.Key, rec)
 	a := rec.assignment(reason)
 	if old != nil {
 		prev := old.assignment(Unchanged)
@@ -130,7 +134,7 @@ func (m *Manager) placeAddrs(t *tx, req *request) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &record{key: req.Key, pool: p, sharingKey: req.SharingKey}
+	rec := newRecord(req, p)
 	for _, addr := range req.addrs {
 		if !addr.IsValid() {
 			continue
@@ -170,61 +174,63 @@ func (m *Manager) poolOf(req *request) (*pool, error) {
 
 // placeAuto assigns addresses chosen by the pools.
 func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
-	cands, err := m.candidates(req)
-	if err != nil {
-		return nil, err
+	if req.Pool != "" {
+		p, err := m.named(req)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := m.fill(t, p, req)
+		if err != nil {
+			return nil, refuse(req, p.name(), err, "")
+		}
+		return rec, nil
 	}
-	var whys []string
-	var errs []error
-	for _, p := range cands {
+	var tried, whys []string
+	var errs joined
+	for _, p := range m.order {
+		if p.cfg.Disabled || p.cfg.ManualOnly || !p.selects(req) {
+			continue
+		}
 		mark := t.mark()
 		rec, err := m.fill(t, p, req)
 		if err == nil {
 			return rec, nil
 		}
 		t.rollbackTo(mark)
+		tried = append(tried, p.name())
 		whys = append(whys, fmt.Sprintf("pool %q: %v", p.name(), err))
 		errs = append(errs, err)
 	}
-	if len(cands) == 1 {
-		return nil, refuse(req, cands[0].name(), errs[0], "")
+	switch len(errs) {
+	case 0:
+		return nil, refuse(req, "", ErrNoPool, "no enabled pool selects the service")
+	case 1:
+		return nil, refuse(req, tried[0], errs[0], "")
 	}
 	return nil, &refusal{
 		msg: fmt.Sprintf("ipam: service %q: no matching pool can serve it: %s", req.Key, strings.Join(whys, "; ")),
-		err: joined(errs),
+		err: errs,
 	}
 }
 
-// candidates returns the pools that may serve req, in order.
-func (m *Manager) candidates(req *request) ([]*pool, error) {
-	if req.Pool != "" {
-		p := m.pools[req.Pool]
-		switch {
-		case p == nil:
-			return nil, refuse(req, req.Pool, ErrNoPool, "no such pool")
-		case p.cfg.Disabled:
-			return nil, refuse(req, req.Pool, ErrDisabled, "")
-		case !p.selects(req):
-			return nil, refuse(req, req.Pool, ErrNoPool, "the pool does not select the service")
-		}
-		return []*pool{p}, nil
+// named returns the pool named by req, if it may serve req.
+func (m *Manager) named(req *request) (*pool, error) {
+	p := m.pools[req.Pool]
+	switch {
+	case p == nil:
+		return nil, refuse(req, req.Pool, ErrNoPool, "no such pool")
+	case p.cfg.Disabled:
+		return nil, refuse(req, req.Pool, ErrDisabled, "")
+	case !p.selects(req):
+		return nil, refuse(req, req.Pool, ErrNoPool, "the pool does not select the service")
 	}
-	var cands []*pool
-	for _, p := range m.order {
-		if !p.cfg.Disabled && !p.cfg.ManualOnly && p.selects(req) {
-			cands = append(cands, p)
-		}
-	}
-	if len(cands) == 0 {
-		return nil, refuse(req, "", ErrNoPool, "no enabled pool selects the service")
-	}
-	return cands, nil
+	return p, nil
 }
 
 // fill assigns req's families from p, or fails.
 func (m *Manager) fill(t *tx, p *pool, req *request) (*record, error) {
 	fams, all := req.Families.families()
-	rec := &record{key: req.Key, pool: p, sharingKey: req.SharingKey}
+	rec := newRecord(req, p)
 	var errs []error
 	for _, f := range fams {
 		h, err := t.allocate(p, f, req)

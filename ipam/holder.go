@@ -14,7 +14,8 @@ type holder struct {
 	pool       *pool
 	sharingKey string
 	users      []user
-	dead       bool // no longer in the pool: released by a pool change
+	first      [1]user // backing array of users while there is one
+	dead       bool    // no longer in the pool: released by a pool change
 }
 
 // A user is one service holding an address.
@@ -65,25 +66,38 @@ func userKeys(us []user) string {
 	return strings.Join(keys, ", ")
 }
 
-// join adds req's service to h's users, replacing its previous entry.
-func (h *holder) join(req *request) {
-	h.leave(req.Key)
-	h.users = append(h.users, user{key: req.Key, namespace: req.Namespace, ports: req.Ports})
-}
-
-// leave removes key from h's users.
-func (h *holder) leave(key string) {
-	h.users = slices.DeleteFunc(h.users, func(u user) bool { return u.key == key })
-}
-
-// newHolder registers addr, just allocated in p's allocator, as held.
-func (p *pool) newHolder(addr netip.Addr, sharingKey string) *holder {
-	h := &holder{addr: addr, pool: p, sharingKey: sharingKey}
-	p.holders[addr] = h
-	if sharingKey != "" {
-		p.sharing[sharingKey] = append(p.sharing[sharingKey], h)
+// join adds req's service to h's users, replacing its previous entry,
+// which it returns.
+func (h *holder) join(req *request) (prev user, had bool) {
+	u := user{key: req.Key, namespace: req.Namespace, ports: req.Ports}
+	for i := range h.users {
+		if h.users[i].key == req.Key {
+			prev, h.users[i] = h.users[i], u
+			return prev, true
+		}
 	}
-	return h
+	h.users = append(h.users, u)
+	return user{}, false
+}
+
+// leave removes key from h's users and returns its entry.
+func (h *holder) leave(key string) (user, bool) {
+	for i, u := range h.users {
+		if u.key == key {
+			h.users = slices.Delete(h.users, i, i+1)
+			return u, true
+		}
+	}
+	return user{}, false
+}
+
+// register records h, whose address is allocated in p's allocator, as held.
+func (p *pool) register(h *holder) {
+	h.dead = false
+	p.holders[h.addr] = h
+	if h.sharingKey != "" {
+		p.sharing[h.sharingKey] = append(p.sharing[h.sharingKey], h)
+	}
 }
 
 // forget unregisters h from p without touching the allocator, and marks it

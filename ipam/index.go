@@ -36,6 +36,7 @@ type rangeIndex struct {
 	active *btree.BTreeG[*rangeEntry]
 	seq    uint64
 	dirty  []*pool // pools whose active entries changed
+	pivot  rangeEntry // search key, reused: the Manager is locked
 }
 
 func newRangeIndex() *rangeIndex {
@@ -47,7 +48,8 @@ func newRangeIndex() *rangeIndex {
 // overlapping calls fn for each active entry overlapping r, from the
 // highest down.
 func (x *rangeIndex) overlapping(r Range, fn func(*rangeEntry)) {
-	x.active.DescendLessOrEqual(&rangeEntry{r: Range{from: r.to}}, func(e *rangeEntry) bool {
+	x.pivot.r.from = r.to
+	x.active.DescendLessOrEqual(&x.pivot, func(e *rangeEntry) bool {
 		if !e.r.Overlaps(r) {
 			return false
 		}
@@ -59,7 +61,8 @@ func (x *rangeIndex) overlapping(r Range, fn func(*rangeEntry)) {
 // lookup returns the active entry containing a, or nil.
 func (x *rangeIndex) lookup(a netip.Addr) *rangeEntry {
 	var found *rangeEntry
-	x.active.DescendLessOrEqual(&rangeEntry{r: Range{from: a}}, func(e *rangeEntry) bool {
+	x.pivot.r.from = a
+	x.active.DescendLessOrEqual(&x.pivot, func(e *rangeEntry) bool {
 		if e.r.Contains(a) {
 			found = e
 		}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -22,6 +21,8 @@ type Manager struct {
 	log     *slog.Logger // nil: no logging
 	src     rand.Source  // nil: global source
 	dirty   []*pool      // pools whose allocator must be rebuilt
+	txlog   []undo       // reused by tx
+	req     request      // the request being served, reused
 }
 
 // A ManagerOption configures NewManager.
@@ -58,6 +59,13 @@ type record struct {
 	pool       *pool
 	holders    []*holder // IPv4 first
 	sharingKey string
+	inline     [2]*holder // backing array of holders
+}
+
+func newRecord(req *request, p *pool) *record {
+	r := &record{key: req.Key, pool: p, sharingKey: req.SharingKey}
+	r.holders = r.inline[:0]
+	return r
 }
 
 // stale reports whether r's pool was deleted or one of its addresses left
@@ -107,17 +115,24 @@ func (m *Manager) SetPool(p Pool) error {
 	defer m.mu.Unlock()
 	st := m.pools[p.Name]
 	if st == nil {
-		st = &pool{holders: make(map[netip.Addr]*holder), sharing: make(map[string][]*holder)}
+		st = &pool{cfg: p, holders: make(map[netip.Addr]*holder), sharing: make(map[string][]*holder)}
 		m.pools[p.Name] = st
 		m.markDirty(st)
-	} else if st.cfg.Strategy != p.Strategy || st.cfg.AllowFirstLast != p.AllowFirstLast {
-		m.markDirty(st)
+		m.insertOrder(st)
+	} else {
+		if st.cfg.Strategy != p.Strategy || st.cfg.AllowFirstLast != p.AllowFirstLast {
+			m.markDirty(st)
+		}
+		if st.cfg.Priority != p.Priority {
+			m.removeOrder(st)
+			st.cfg.Priority = p.Priority
+			m.insertOrder(st)
+		}
 	}
 	st.cfg = p
 	if !st.sameRanges(sorted) {
 		m.setRanges(st, sorted)
 	}
-	m.sortOrder()
 	m.rebuild()
 	if m.log != nil {
 		m.logConflicts(st)
@@ -188,11 +203,23 @@ func (m *Manager) rebuild() {
 	m.dirty = m.dirty[:0]
 }
 
-// sortOrder sorts the pools in the order they are tried.
-func (m *Manager) sortOrder() {
-	m.order = slices.SortedFunc(maps.Values(m.pools), func(a, b *pool) int {
-		return cmp.Or(cmp.Compare(b.cfg.Priority, a.cfg.Priority), cmp.Compare(a.name(), b.name()))
-	})
+// compareOrder orders pools as they are tried: priority descending, then
+// name ascending.
+func compareOrder(a, b *pool) int {
+	return cmp.Or(cmp.Compare(b.cfg.Priority, a.cfg.Priority), cmp.Compare(a.name(), b.name()))
+}
+
+// insertOrder inserts p into m.order at its place.
+func (m *Manager) insertOrder(p *pool) {
+	i, _ := slices.BinarySearchFunc(m.order, p, compareOrder)
+	m.order = slices.Insert(m.order, i, p)
+}
+
+// removeOrder removes p, at its place, from m.order.
+func (m *Manager) removeOrder(p *pool) {
+	if i, ok := slices.BinarySearchFunc(m.order, p, compareOrder); ok {
+		m.order = slices.Delete(m.order, i, i+1)
+	}
 }
 
 func (m *Manager) logConflicts(p *pool) {
@@ -224,8 +251,8 @@ func (m *Manager) DeletePool(name string) error {
 		h.dead = true
 	}
 	delete(m.pools, name)
+	m.removeOrder(p)
 	m.index.reevaluate(freed)
-	m.sortOrder()
 	m.rebuild()
 	if m.log != nil {
 		m.log.Info("ipam: pool deleted", "pool", name, "services", p.users)
@@ -267,8 +294,9 @@ func (m *Manager) Release(key string) error {
 	if r == nil {
 		return fmt.Errorf("%w: service %q holds no addresses", ErrNotFound, key)
 	}
-	var t tx
-	t.release(m, r)
+	t := m.begin()
+	t.release(r)
+	t.end()
 	if m.log != nil {
 		m.log.Info("ipam: released", "service", key, "pool", r.pool.name(), "addrs", r.addrs())
 	}

@@ -12,7 +12,7 @@ import (
 
 func conflictStrings(s ipam.PoolStatus) []string {
 	var cs []string
-	for _, c := range s.Conflict {
+	for _, c := range s.Conflicts {
 		cs = append(cs, c.String())
 	}
 	return cs
@@ -39,7 +39,7 @@ func TestManagerOverlapConflicts(t *testing.T) {
 	// assignment in the overlap becomes stale.
 	setPool(t, m, ipam.Pool{Name: "a", Ranges: rangesOf("10.0.0.0/25")})
 	b = poolStatus(t, m, "b")
-	assert.Empty(t, b.Conflict)
+	assert.Empty(t, b.Conflicts)
 	assert.Equal(t, rangesOf("10.0.0.128/25", "10.1.0.0/24"), b.Active)
 	assert.Equal(t, "379", b.Free(ipam.IPv4).String(), "126 + 254 - the address of s")
 	x = assign(t, m, ipam.Request{Key: "x"})
@@ -50,11 +50,11 @@ func TestManagerOverlapConflicts(t *testing.T) {
 	// the newer claim); a's kept range keeps working.
 	setPool(t, m, ipam.Pool{Name: "a", Ranges: rangesOf("10.0.0.0/25", "10.1.0.0/16")})
 	assert.Equal(t, []string{`10.1.0.0/16 overlaps 10.1.0.0/24 of pool "b"`}, conflictStrings(poolStatus(t, m, "a")))
-	assert.Empty(t, poolStatus(t, m, "b").Conflict)
+	assert.Empty(t, poolStatus(t, m, "b").Conflicts)
 
 	// Deleting b clears it.
 	require.NoError(t, m.DeletePool("b"))
-	assert.Empty(t, poolStatus(t, m, "a").Conflict)
+	assert.Empty(t, poolStatus(t, m, "a").Conflicts)
 	assert.Equal(t, rangesOf("10.0.0.0/25", "10.1.0.0/16"), poolStatus(t, m, "a").Active)
 	checkManager(t, m)
 }
@@ -74,7 +74,7 @@ func TestManagerConflictIPv6AndMultiple(t *testing.T) {
 		conflictStrings(poolStatus(t, m, "wide")), "cleared only where nothing else blocks")
 	assert.Equal(t, rangesOf("10.0.0.0/8"), poolStatus(t, m, "wide").Active)
 	require.NoError(t, m.DeletePool("b"))
-	assert.Empty(t, poolStatus(t, m, "wide").Conflict)
+	assert.Empty(t, poolStatus(t, m, "wide").Conflicts)
 	_, err := m.Assign(ipam.Request{Key: "s", Families: ipam.RequireDualStack})
 	require.NoError(t, err)
 }
@@ -103,17 +103,17 @@ func TestManagerConflictChain(t *testing.T) {
 	setPool(t, m, ipam.Pool{Name: "b", Ranges: rangesOf("10.0.0.5-10.0.0.14")})
 	setPool(t, m, ipam.Pool{Name: "c", Ranges: rangesOf("10.0.0.12-10.0.0.20")}) // overlaps b only, b unused
 	setPool(t, m, ipam.Pool{Name: "d", Ranges: rangesOf("10.0.0.10-10.0.0.11")}) // overlaps b only
-	assert.Empty(t, poolStatus(t, m, "c").Conflict, "b is not in use, so c does not conflict")
-	assert.Empty(t, poolStatus(t, m, "d").Conflict)
+	assert.Empty(t, poolStatus(t, m, "c").Conflicts, "b is not in use, so c does not conflict")
+	assert.Empty(t, poolStatus(t, m, "d").Conflicts)
 	require.NoError(t, m.DeletePool("a"))
 	assert.Equal(t, []string{
 		`10.0.0.5-10.0.0.14 overlaps 10.0.0.10/31 of pool "d"`,
 		`10.0.0.5-10.0.0.14 overlaps 10.0.0.12-10.0.0.20 of pool "c"`,
 	}, conflictStrings(poolStatus(t, m, "b")))
 	require.NoError(t, m.DeletePool("c"))
-	assert.Len(t, poolStatus(t, m, "b").Conflict, 1)
+	assert.Len(t, poolStatus(t, m, "b").Conflicts, 1)
 	require.NoError(t, m.DeletePool("d"))
-	assert.Empty(t, poolStatus(t, m, "b").Conflict)
+	assert.Empty(t, poolStatus(t, m, "b").Conflicts)
 }
 
 // Many pools overlapping one range: deleting the blocker frees the oldest
@@ -126,7 +126,7 @@ func TestManagerConflictOldestWins(t *testing.T) {
 	for i := range 4 {
 		require.NoError(t, m.DeletePool(fmt.Sprintf("p%d", 4-i)))
 		next := fmt.Sprintf("p%d", 3-i)
-		assert.Empty(t, poolStatus(t, m, next).Conflict, "%s is the oldest left", next)
+		assert.Empty(t, poolStatus(t, m, next).Conflicts, "%s is the oldest left", next)
 		for j := range 3 - i {
 			assert.Equal(t, []string{`10.0.0.0/24 overlaps 10.0.0.0/24 of pool "` + next + `"`},
 				conflictStrings(poolStatus(t, m, fmt.Sprintf("p%d", j))))

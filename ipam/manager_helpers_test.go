@@ -69,7 +69,7 @@ func snapshotManager(m *ipam.Manager) state {
 	s.Assignments = m.Assignments()
 	for _, p := range m.Pools() {
 		s.Pools = append(s.Pools, fmt.Sprintf("%s ranges=%v active=%v conflicts=%v disabled=%v services=%d "+
-			"v4=%v/%v v6=%v/%v", p.Name, p.Ranges, p.Active, p.Conflict, p.Disabled, p.Services,
+			"v4=%v/%v v6=%v/%v", p.Name, p.Ranges, p.Active, p.Conflicts, p.Disabled, p.Services,
 			p.Used(ipam.IPv4), p.Free(ipam.IPv4), p.Used(ipam.IPv6), p.Free(ipam.IPv6)))
 	}
 	return s

@@ -48,7 +48,7 @@ func TestManagerReferenceScenario(t *testing.T) {
 	wantFree6 := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 64), big.NewInt(3))
 	assert.Equal(t, wantFree6.String(), s.Free(ipam.IPv6).String())
 	assert.Equal(t, 1, s.Services)
-	assert.Empty(t, s.Conflict)
+	assert.Empty(t, s.Conflicts)
 	assert.Equal(t, []ipam.Assignment{{Key: "batuu/deathstar", Pool: "empire-ip-pool", Addrs: a.Addrs}}, m.Assignments())
 
 	require.NoError(t, m.Release("batuu/deathstar"))

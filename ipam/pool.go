@@ -80,7 +80,7 @@ type PoolStatus struct {
 	Name     string
 	Ranges   []Range    // all configured ranges, sorted
 	Active   []Range    // the ranges in use: Ranges minus conflicting ones
-	Conflict []Conflict // why the other ranges are not in use
+	Conflicts []Conflict // why the other ranges are not in use
 	Disabled bool
 	// Services is the number of services holding addresses of the pool.
 	Services int
@@ -104,7 +104,7 @@ func (s PoolStatus) count(c [2]*big.Int, f Family) *big.Int {
 }
 
 // Conflicting reports whether some of the pool's ranges are not in use.
-func (s PoolStatus) Conflicting() bool { return len(s.Conflict) > 0 }
+func (s PoolStatus) Conflicting() bool { return len(s.Conflicts) > 0 }
 
 // pool is the Manager's state for one Pool.
 type pool struct {
@@ -122,7 +122,7 @@ func (p *pool) name() string { return p.cfg.Name }
 
 // activeRanges returns the ranges of p in use, sorted.
 func (p *pool) activeRanges() []Range {
-	var rs []Range
+	rs := make([]Range, 0, len(p.entries))
 	for _, e := range p.entries {
 		if e.active {
 			rs = append(rs, e.r)
@@ -180,7 +180,7 @@ func (p *pool) status() PoolStatus {
 			continue
 		}
 		for _, b := range e.sortedBlockers() {
-			s.Conflict = append(s.Conflict, Conflict{Range: e.r, Pool: b.pool.name(), With: b.r})
+			s.Conflicts = append(s.Conflicts, Conflict{Range: e.r, Pool: b.pool.name(), With: b.r})
 		}
 	}
 	for _, f := range []Family{IPv4, IPv6} {

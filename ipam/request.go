@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -131,7 +132,7 @@ type Request struct {
 	Ports []Port
 }
 
-// request is a validated, normalized Request.
+// request is a validated, normalized Request being served.
 type request struct {
 	Request
 	addrs [2]netip.Addr // by familyIndex; zero if not requested
@@ -165,46 +166,47 @@ func (l *nsLabels) Lookup(key string) (string, bool) {
 	return v, ok
 }
 
-// newRequest validates and normalizes r.
-func newRequest(r Request) (*request, error) {
-	req := &request{Request: r}
-	if req.Key == "" && (req.Namespace != "" || req.Name != "") {
-		req.Key = req.Namespace + "/" + req.Name
+// validRequest normalizes r (Key, Namespace, Name) and validates it.
+func validRequest(r *Request) error {
+	if r.Key == "" && (r.Namespace != "" || r.Name != "") {
+		r.Key = r.Namespace + "/" + r.Name
 	}
-	if req.Key == "" {
-		return nil, fmt.Errorf("%w: empty service key", ErrInvalidRequest)
+	if r.Key == "" {
+		return fmt.Errorf("%w: empty service key", ErrInvalidRequest)
 	}
-	ns, name, ok := strings.Cut(req.Key, "/")
+	ns, name, ok := strings.Cut(r.Key, "/")
 	if !ok {
-		ns, name = "", req.Key
+		ns, name = "", r.Key
 	}
-	if req.Namespace == "" {
-		req.Namespace = ns
+	if r.Namespace == "" {
+		r.Namespace = ns
 	}
-	if req.Name == "" {
-		req.Name = name
+	if r.Name == "" {
+		r.Name = name
 	}
-	if err := req.check(); err != nil {
-		return nil, fmt.Errorf("%w: service %q: %w", ErrInvalidRequest, req.Key, err)
+	if err := r.check(); err != nil {
+		return fmt.Errorf("%w: service %q: %w", ErrInvalidRequest, r.Key, err)
 	}
-	return req, nil
+	r.Ports = slices.Clone(r.Ports) // kept by the Manager
+	return nil
 }
 
-func (r *request) check() error {
+func (r *Request) check() error {
 	if r.Families > SingleStackIPv6 {
 		return fmt.Errorf("unknown %v", r.Families)
 	}
+	var seen [2]netip.Addr
 	for _, a := range r.Addrs {
 		if reason := checkAddr(a); reason != "" {
-			return fmt.Errorf("%s", reason)
+			return errors.New(reason)
 		}
 		i := familyIndex(FamilyOf(a))
-		if r.addrs[i].IsValid() {
-			return fmt.Errorf("more than one %v address (%s, %s)", FamilyOf(a), r.addrs[i], a)
+		if seen[i].IsValid() {
+			return fmt.Errorf("more than one %v address (%s, %s)", FamilyOf(a), seen[i], a)
 		}
-		r.addrs[i] = a
+		seen[i] = a
 	}
-	if len(r.Addrs) > 0 && !r.Families.fits(r.addrs[0].IsValid(), r.addrs[1].IsValid()) {
+	if len(r.Addrs) > 0 && !r.Families.fits(seen[0].IsValid(), seen[1].IsValid()) {
 		return fmt.Errorf("%w: addresses %v do not fit %v", ErrFamily, r.Addrs, r.Families)
 	}
 	for _, p := range r.Ports {
@@ -215,8 +217,14 @@ func (r *request) check() error {
 			return fmt.Errorf("port %v: number 0", p)
 		}
 	}
-	r.Ports = slices.Clone(r.Ports)
 	return nil
+}
+
+// index fills r.addrs from the validated r.Addrs.
+func (r *request) index() {
+	for _, a := range r.Addrs {
+		r.addrs[familyIndex(FamilyOf(a))] = a
+	}
 }
 
 // specific reports whether r asks for specific addresses.

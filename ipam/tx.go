@@ -1,42 +1,89 @@
 package ipam
 
-import (
-	"net/netip"
-	"slices"
-)
+import "net/netip"
 
 // A tx records how to undo the changes of one Assign, so that a refusal
-// leaves the state as it was.
+// leaves the state as it was. Its log is reused across calls (the Manager
+// is locked), so recording costs no allocation.
 type tx struct {
-	undo []func()
+	m   *Manager
+	ops []undo
 }
 
-func (t *tx) mark() int { return len(t.undo) }
+type undoKind uint8
+
+const (
+	undoHold   undoKind = iota // h was registered: forget it and free its address
+	undoJoin                   // key joined h: remove it, restore u if had
+	undoLeave                  // u left h: add it back
+	undoFree                   // h's address was freed: take it again
+	undoRecord                 // the record of key was set to cur: set prev back
+)
+
+type undo struct {
+	kind      undoKind
+	had       bool
+	h         *holder
+	u         user
+	key       string
+	prev, cur *record
+}
+
+// begin starts a transaction on m.
+func (m *Manager) begin() tx { return tx{m: m, ops: m.txlog[:0]} }
+
+// end finishes t, keeping its log for reuse.
+func (t *tx) end() {
+	clear(t.ops)
+	t.m.txlog = t.ops[:0]
+}
+
+func (t *tx) mark() int { return len(t.ops) }
 
 // rollbackTo undoes the changes made since mark.
 func (t *tx) rollbackTo(mark int) {
-	for i := len(t.undo) - 1; i >= mark; i-- {
-		t.undo[i]()
+	for i := len(t.ops) - 1; i >= mark; i-- {
+		t.ops[i].apply(t.m)
 	}
-	t.undo = t.undo[:mark]
+	clear(t.ops[mark:])
+	t.ops = t.ops[:mark]
 }
 
 func (t *tx) rollback() { t.rollbackTo(0) }
 
+func (o *undo) apply(m *Manager) {
+	h := o.h
+	switch o.kind {
+	case undoHold:
+		h.pool.forget(h)
+		_ = h.pool.alloc.Release(h.addr)
+	case undoJoin:
+		h.leave(o.key)
+		if o.had {
+			h.users = append(h.users, o.u)
+		}
+	case undoLeave:
+		h.users = append(h.users, o.u)
+	case undoFree:
+		_ = h.pool.alloc.AllocateAddr(h.addr)
+		h.pool.register(h)
+	case undoRecord:
+		m.setRecord(o.key, o.cur, o.prev)
+	}
+}
+
 // join adds req's service to h's users.
 func (t *tx) join(h *holder, req *request) {
-	prev := slices.Clone(h.users)
-	h.join(req)
-	t.undo = append(t.undo, func() { h.users = prev })
+	prev, had := h.join(req)
+	t.ops = append(t.ops, undo{kind: undoJoin, h: h, key: req.Key, u: prev, had: had})
 }
 
 // hold registers addr, just allocated from p, as held by req's service.
 func (t *tx) hold(p *pool, addr netip.Addr, req *request) *holder {
-	h := p.newHolder(addr, req.SharingKey)
-	t.undo = append(t.undo, func() {
-		p.forget(h)
-		_ = p.alloc.Release(addr)
-	})
+	h := &holder{addr: addr, pool: p, sharingKey: req.SharingKey}
+	h.users = h.first[:0]
+	p.register(h)
+	t.ops = append(t.ops, undo{kind: undoHold, h: h})
 	t.join(h, req)
 	return h
 }
@@ -73,41 +120,28 @@ func (t *tx) allocate(p *pool, f Family, req *request) (*holder, error) {
 
 // release drops r: its service leaves every holder, holders left without
 // users free their address, and the record goes.
-func (t *tx) release(m *Manager, r *record) {
+func (t *tx) release(r *record) {
 	for _, h := range r.holders {
 		if h.dead {
 			continue
 		}
-		prev := slices.Clone(h.users)
-		h.leave(r.key)
-		t.undo = append(t.undo, func() { h.users = prev })
+		if u, ok := h.leave(r.key); ok {
+			t.ops = append(t.ops, undo{kind: undoLeave, h: h, u: u})
+		}
 		if len(h.users) == 0 {
-			t.free(h)
+			_ = h.pool.alloc.Release(h.addr)
+			h.pool.forget(h)
+			t.ops = append(t.ops, undo{kind: undoFree, h: h})
 		}
 	}
-	t.setRecord(m, r.key, nil)
-}
-
-// free returns h's address to its pool.
-func (t *tx) free(h *holder) {
-	p := h.pool
-	_ = p.alloc.Release(h.addr)
-	p.forget(h)
-	t.undo = append(t.undo, func() {
-		_ = p.alloc.AllocateAddr(h.addr)
-		h.dead = false
-		p.holders[h.addr] = h
-		if h.sharingKey != "" {
-			p.sharing[h.sharingKey] = append(p.sharing[h.sharingKey], h)
-		}
-	})
+	t.setRecord(r.key, nil)
 }
 
 // setRecord sets (or, with a nil r, deletes) the record of key.
-func (t *tx) setRecord(m *Manager, key string, r *record) {
-	prev := m.records[key]
-	m.setRecord(key, prev, r)
-	t.undo = append(t.undo, func() { m.setRecord(key, r, prev) })
+func (t *tx) setRecord(key string, r *record) {
+	prev := t.m.records[key]
+	t.m.setRecord(key, prev, r)
+	t.ops = append(t.ops, undo{kind: undoRecord, key: key, prev: prev, cur: r})
 }
 
 // setRecord replaces the record old of key by r (nil: none), keeping pool
