@@ -108,7 +108,8 @@ func (s *Speaker) Watch(ctx context.Context) <-chan PeerEvent {
 // onEvent receives GoBGP's watch events, in GoBGP's watcher goroutine.
 func (s *Speaker) onEvent(r *api.WatchEventResponse) {
 	pe := r.GetPeer()
-	if pe == nil || pe.GetType() != api.WatchEventResponse_PeerEvent_STATE {
+	// GoBGP reports the end of a removed peer's session with type UNKNOWN.
+	if t := pe.GetType(); pe == nil || (t != api.WatchEventResponse_PeerEvent_STATE && t != api.WatchEventResponse_PeerEvent_UNKNOWN) {
 		return
 	}
 	addr, err := netip.ParseAddr(pe.GetPeer().GetState().GetNeighborAddress())

@@ -1,0 +1,84 @@
+package bgp
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestWatchSessionStates(t *testing.T) {
+	r := newTestRouter(t, lo4, routerASN)
+	r.addNeighbor(t, lo4, speakerASN, nil)
+	s := newSpeaker(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events := s.Watch(ctx)
+	require.NoError(t, s.AddPeer(ctx, r.peer()))
+
+	timeout := time.After(20 * time.Second)
+	var seen []PeerState
+	for len(seen) == 0 || seen[len(seen)-1] != StateEstablished {
+		select {
+		case ev := <-events:
+			assert.Equal(t, lo4, ev.Address)
+			assert.False(t, ev.Time.IsZero())
+			seen = append(seen, ev.State)
+		case <-timeout:
+			t.Fatalf("no established event; saw %v", seen)
+		}
+	}
+	assert.Contains(t, seen, StateOpenSent, "states on the way: %v", seen)
+
+	// The session goes down when the router removes us.
+	require.NoError(t, s.RemovePeer(ctx, lo4))
+	for down := false; !down; {
+		select {
+		case ev := <-events:
+			down = ev.State != StateEstablished
+		case <-timeout:
+			t.Fatal("no event for the session going down")
+		}
+	}
+	cancel()
+	for range events { // closed when ctx ends
+	}
+}
+
+func TestWatchEndsWithContext(t *testing.T) {
+	s := newSpeaker(t, Config{})
+	before := goleak.IgnoreCurrent()
+	ctx, cancel := context.WithCancel(context.Background())
+	chans := []<-chan PeerEvent{s.Watch(ctx), s.Watch(ctx), s.Watch(ctx)}
+	cancel()
+	for _, c := range chans {
+		_, open := <-c
+		assert.False(t, open)
+	}
+	goleak.VerifyNone(t, before)
+}
+
+// TestCloseLeavesOnlyGoBGPServe: after Close, every goroutine of this
+// package (watchers included) has ended; GoBGP's Serve loop cannot stop.
+func TestCloseLeavesOnlyGoBGPServe(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	s, err := New(context.Background(), Config{ASN: 65001, RouterID: lo4, ListenPort: -1})
+	require.NoError(t, err)
+	events := s.Watch(context.Background())
+	require.NoError(t, s.Close())
+	_, open := <-events
+	assert.False(t, open, "Close ends watchers")
+	goleak.VerifyNone(t, before, goleak.IgnoreTopFunction("reflect.Select"),
+		goleak.IgnoreAnyFunction("github.com/osrg/gobgp/v3/pkg/server.(*BgpServer).Serve"))
+}
+
+func TestPeerStateString(t *testing.T) {
+	assert.Equal(t, "established", StateEstablished.String())
+	assert.Equal(t, "idle", StateIdle.String())
+	assert.Equal(t, "PeerState(9)", PeerState(9).String())
+	assert.Equal(t, "ipv6-unicast", IPv6Unicast.String())
+	assert.Equal(t, "Family(0)", Family(0).String())
+}
