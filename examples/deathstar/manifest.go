@@ -74,17 +74,25 @@ type L2Policy struct {
 // LoadManifests reads and converts the three manifests in dir.
 func LoadManifests(dir string) (Config, error) {
 	var c Config
-	var err error
-	if c.Pool, err = loadPool(filepath.Join(dir, poolFile)); err != nil {
-		return Config{}, err
-	}
-	if c.BGP, err = loadBGP(filepath.Join(dir, bgpFile)); err != nil {
-		return Config{}, err
-	}
-	if c.L2, err = loadL2(filepath.Join(dir, l2File)); err != nil {
+	err := errors.Join(
+		parseFile(filepath.Join(dir, poolFile), &c.Pool, parsePool),
+		parseFile(filepath.Join(dir, bgpFile), &c.BGP, parseBGP),
+		parseFile(filepath.Join(dir, l2File), &c.L2, parseL2),
+	)
+	if err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// parseFile reads file and parses it with parse into *v.
+func parseFile[T any](file string, v *T, parse func(file string, data []byte) (T, error)) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return &ManifestError{File: file, Err: err}
+	}
+	*v, err = parse(file, data)
+	return err
 }
 
 type objectMeta struct {
@@ -110,19 +118,15 @@ func (h header) check(file, kind string) error {
 }
 
 // load decodes file into m and checks its envelope.
-func load(file, kind string, m interface{ check(file, kind string) error }) error {
-	if err := decode(file, m); err != nil {
+func load(file string, data []byte, kind string, m interface{ check(file, kind string) error }) error {
+	if err := decode(file, data, m); err != nil {
 		return err
 	}
 	return m.check(file, kind)
 }
 
-// decode reads file strictly (unknown fields are errors) into v.
-func decode(file string, v any) error {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return &ManifestError{File: file, Err: err}
-	}
+// decode decodes the YAML b of file strictly (unknown fields are errors) into v.
+func decode(file string, b []byte, v any) error {
 	if err := yaml.UnmarshalStrict(b, v); err != nil {
 		var generic any
 		if yaml.Unmarshal(b, &generic) == nil {
@@ -219,9 +223,9 @@ type poolManifest struct {
 	} `json:"spec"`
 }
 
-func loadPool(file string) (ipam.Pool, error) {
+func parsePool(file string, data []byte) (ipam.Pool, error) {
 	var m poolManifest
-	if err := load(file, "CiliumLoadBalancerIPPool", &m); err != nil {
+	if err := load(file, data, "CiliumLoadBalancerIPPool", &m); err != nil {
 		return ipam.Pool{}, err
 	}
 	p := ipam.Pool{Name: m.Metadata.Name, Disabled: m.Spec.Disabled}
@@ -312,9 +316,9 @@ type neighbor struct {
 	} `json:"families,omitempty"`
 }
 
-func loadBGP(file string) (BGPPolicy, error) {
+func parseBGP(file string, data []byte) (BGPPolicy, error) {
 	var m bgpManifest
-	if err := load(file, "CiliumBGPPeeringPolicy", &m); err != nil {
+	if err := load(file, data, "CiliumBGPPeeringPolicy", &m); err != nil {
 		return BGPPolicy{}, err
 	}
 	if len(m.Spec.VirtualRouters) != 1 {
@@ -396,9 +400,9 @@ type l2Manifest struct {
 	} `json:"spec"`
 }
 
-func loadL2(file string) (L2Policy, error) {
+func parseL2(file string, data []byte) (L2Policy, error) {
 	var m l2Manifest
-	if err := load(file, "CiliumL2AnnouncementPolicy", &m); err != nil {
+	if err := load(file, data, "CiliumL2AnnouncementPolicy", &m); err != nil {
 		return L2Policy{}, err
 	}
 	if !m.Spec.LoadBalancerIPs {
