@@ -176,7 +176,7 @@ func sortRanges(ranges []Range) ([]Range, error) {
 // newSpace builds the state of family f from sorted ranges, or returns nil
 // if there is no range of f.
 func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
-	s := &space{family: f, capacity: new(big.Int), free: btree.NewG(32, intervalLess)}
+	s := &space{family: f, capacity: new(big.Int), free: btree.NewG(btreeDegree, intervalLess)}
 	if cfg.strategy == Random {
 		s.w = newWeights()
 	}
@@ -310,7 +310,12 @@ func (a *Allocator) Allocate(f Family) (netip.Addr, error) {
 		it, _ = s.free.Min()
 		v = it.lo
 	}
-	s.take(it, v)
+	if it.lo == it.hi && v == it.lo && a.strategy == LowestFirst {
+		s.free.DeleteMin() // cheaper than Delete: no key comparisons
+		s.w.remove(it.slot, u128One)
+	} else {
+		s.take(it, v)
+	}
 	s.used = s.used.addOne()
 	return v.addr(f), nil
 }
@@ -343,10 +348,9 @@ func (a *Allocator) Release(addr netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrNotAllocated, err)
 	}
-	if _, free := s.find(v); free || s.isReserved(v) {
+	if s.isReserved(v) || !s.give(v) {
 		return fmt.Errorf("%w: %s", ErrNotAllocated, addr)
 	}
-	s.give(v)
 	s.used = s.used.subOne()
 	return nil
 }
@@ -388,3 +392,7 @@ func (a *Allocator) Capacity(f Family) *big.Int {
 	}
 	return new(big.Int).Set(s.capacity)
 }
+
+// btreeDegree is the degree of the free-interval trees; 8 to 32 measure
+// alike, smaller is slower.
+const btreeDegree = 32

@@ -65,6 +65,7 @@ func fillFragmented(tb testing.TB, a *Allocator, f Family, n int) {
 func allocateRelease(b *testing.B, a *Allocator, f Family) {
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := processCPU()
 	for range b.N {
 		x, err := a.Allocate(f)
 		if err != nil {
@@ -74,6 +75,17 @@ func allocateRelease(b *testing.B, a *Allocator, f Family) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu, b.N)
+}
+
+// reportCPU reports the process CPU time since cpu per operation
+// (cpu-ns/op): wall-clock ns/op inflates when other processes share the
+// cores, CPU time much less so.
+func reportCPU(b *testing.B, cpu time.Duration, ops int) {
+	if cpu == 0 || ops == 0 {
+		return
+	}
+	b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(ops), "cpu-ns/op")
 }
 
 // BenchmarkAllocateRelease measures one Allocate plus one Release with

@@ -50,23 +50,29 @@ func (s *space) take(it interval, v uint128) {
 	}
 }
 
-// give adds v, which is in a range and not free, to the free space, merging
-// it with the free intervals next to it.
-func (s *space) give(v uint128) {
+// give adds v to the free space, merging it with the free intervals next to
+// it, and reports true; it reports false, changing nothing, if v is free.
+// v must be in a range and not reserved. A single walk from v-1 finds both
+// an adjacent predecessor (hi == v-1) and the successor (first hi >= v).
+func (s *space) give(v uint128) bool {
 	var prev, next interval
-	joinPrev, joinNext := false, false
-	if v != u128Max {
-		s.free.AscendGreaterOrEqual(interval{hi: v}, func(x interval) bool {
-			next, joinNext = x, x.lo == v.addOne()
-			return false
-		})
-	}
+	hasPrev, hasNext := false, false
+	pivot := v
 	if v != u128Zero {
-		s.free.DescendLessOrEqual(interval{hi: v.subOne()}, func(x interval) bool {
-			prev, joinPrev = x, x.hi == v.subOne()
-			return false
-		})
+		pivot = v.subOne()
 	}
+	s.free.AscendGreaterOrEqual(interval{hi: pivot}, func(x interval) bool {
+		if !hasPrev && x.hi == pivot && v != u128Zero {
+			prev, hasPrev = x, true
+			return true
+		}
+		next, hasNext = x, true
+		return false
+	})
+	if hasNext && !v.less(next.lo) {
+		return false // v is free
+	}
+	joinPrev, joinNext := hasPrev, hasNext && next.lo == v.addOne()
 	switch {
 	case joinPrev && joinNext:
 		s.free.Delete(prev)
@@ -87,6 +93,7 @@ func (s *space) give(v uint128) {
 	default:
 		s.free.ReplaceOrInsert(interval{lo: v, hi: v, slot: s.w.add(v, u128One)})
 	}
+	return true
 }
 
 // pickRandom returns a free address chosen uniformly at random and its
