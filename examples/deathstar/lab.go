@@ -138,6 +138,7 @@ func (l *lab) build(ctx context.Context) error {
 	fmt.Fprintf(l.w, "   client %s ── %s router (BIRD 2, AS %d) %s ── %s node (lbkit, AS %d)\n",
 		clientLinkClient, clientLinkRouter, l.cfg.BGP.Peers[0].ASN, l.peer, l.nodeA, l.cfg.BGP.ASN)
 	fmt.Fprintf(l.w, "   node seg0 %s ── %s host (same L2 segment, not a BGP peer)\n", segNode, segHost)
+	fmt.Fprintf(l.w, "   router config: %s\n", filepath.Join(l.tmp, "bird.conf"))
 	return nil
 }
 
@@ -182,7 +183,7 @@ func (l *lab) birdc(args ...string) (string, error) {
 
 // startNode re-executes this program in the node namespace as the node.
 func (l *lab) startNode() error {
-	env := []string{labNodeEnv + "=" + l.dir}
+	env := []string{labNodeEnv + "=" + l.dir, labIDEnv + "=" + l.tmp}
 	if l.verbose {
 		env = append(env, labVerboseEnv+"=1")
 	}

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,7 +27,6 @@ func TestLab(t *testing.T) {
 			t.Skipf("privileged test skipped: %s not installed (apt-get install bird2 curl)", tool)
 		}
 	}
-	before := labLeftovers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out bytes.Buffer
@@ -42,7 +44,7 @@ func TestLab(t *testing.T) {
 		assert.Contains(t, text, want)
 	}
 	assert.Equal(t, 2, strings.Count(text, `"model": "DS-1 Orbital Battle Station"`), "one body via BGP, one via ARP")
-	assert.Equal(t, before, labLeftovers(t), "the lab removed its namespaces and processes")
+	assert.Empty(t, labLeftovers(t, text), "the lab removed its namespaces, processes and files")
 }
 
 // TestLabInterrupted cancels the lab midway (as Ctrl-C does) and checks that
@@ -52,12 +54,21 @@ func TestLabInterrupted(t *testing.T) {
 	if _, err := exec.LookPath("bird"); err != nil {
 		t.Skip("privileged test skipped: bird not installed (apt-get install bird2)")
 	}
-	before := labLeftovers(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &cancelOn{text: "Step 5:", cancel: cancel} // BIRD, the node and its announcers are running
+	var during []string
+	w := &cancelOn{text: "Step 5:"} // BIRD, the node and its announcers are running
+	w.cancel = func() {
+		if during == nil {
+			during = labLeftovers(t, w.buf.String())
+		}
+		cancel()
+	}
 	err := RunLab(ctx, w, "manifests", nil)
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, before, labLeftovers(t))
+	// The check sees the lab while it runs: 4 namespaces, the directory,
+	// BIRD and the node.
+	assert.Len(t, during, 7, "%q", during)
+	assert.Empty(t, labLeftovers(t, w.buf.String()))
 }
 
 // cancelOn is a writer that calls cancel once text has been written.
@@ -75,23 +86,33 @@ func (w *cancelOn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// labLeftovers lists the lab's namespaces and BIRD processes that exist,
-// other tests' included (so callers compare before and after).
-func labLeftovers(t *testing.T) []string {
+// labLeftovers returns what is left of the lab whose output is out: its
+// namespaces, its temporary directory and processes started for it (BIRD
+// runs with a config in that directory; the node has it in its environment).
+func labLeftovers(t *testing.T, out string) []string {
 	t.Helper()
-	var out []string
-	ns, err := exec.Command("ip", "netns", "list").Output()
+	m := regexp.MustCompile(`namespaces (\S+), (\S+), (\S+), (\S+)\):`).FindStringSubmatch(out)
+	require.NotNil(t, m, "no namespaces in the output")
+	tmp := regexp.MustCompile(`router config: (\S+)/bird.conf`).FindStringSubmatch(out)
+	require.NotNil(t, tmp, "no router config in the output")
+	var left []string
+	list, err := exec.Command("ip", "netns", "list").Output()
 	require.NoError(t, err)
-	for _, l := range strings.Split(string(ns), "\n") {
-		for _, p := range []string{"dsrtr", "dscli", "dsnode", "dshost"} {
-			if strings.HasPrefix(l, p) {
-				out = append(out, strings.Fields(l)[0])
-			}
+	for _, ns := range m[1:] {
+		if regexp.MustCompile(`(?m)^` + ns + `\b`).Match(list) {
+			left = append(left, "namespace "+ns)
 		}
 	}
-	procs, _ := exec.Command("pgrep", "-f", "deathstar-lab-").Output()
-	for _, p := range strings.Fields(string(procs)) {
-		out = append(out, "pid "+p)
+	if _, err := os.Stat(tmp[1]); err == nil {
+		left = append(left, "directory "+tmp[1])
 	}
-	return out
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		cmdline, _ := os.ReadFile(p + "/cmdline")
+		environ, _ := os.ReadFile(p + "/environ")
+		if bytes.Contains(cmdline, []byte(tmp[1])) || bytes.Contains(environ, []byte(labIDEnv+"="+tmp[1])) {
+			left = append(left, "process "+p+": "+string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
+		}
+	}
+	return left
 }

@@ -37,6 +37,7 @@ const labNodeHelper = "deathstar-node"
 const (
 	labNodeEnv    = "DEATHSTAR_MANIFESTS"
 	labVerboseEnv = "DEATHSTAR_VERBOSE"
+	labIDEnv      = "DEATHSTAR_LAB" // the lab's temporary directory, naming its processes
 )
 
 // isLabNode reports whether this process is the lab's node.
