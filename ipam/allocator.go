@@ -215,7 +215,7 @@ func (a *Allocator) reserve(cfg allocConfig) error {
 	for _, addr := range addrs {
 		s, v, err := a.lookup(addr)
 		if err != nil {
-			return fmt.Errorf("reserving: %w", err)
+			return fmt.Errorf("%w (WithReserved)", err)
 		}
 		if it, ok := s.find(v); ok {
 			s.take(it, v)
@@ -225,7 +225,7 @@ func (a *Allocator) reserve(cfg allocConfig) error {
 	}
 	for _, s := range a.fams {
 		if s != nil {
-			slices.SortFunc(s.reserved, func(x, y uint128) int { return cmpU128(x, y) })
+			slices.SortFunc(s.reserved, cmpU128)
 		}
 	}
 	return nil
@@ -310,7 +310,7 @@ func (a *Allocator) Allocate(f Family) (netip.Addr, error) {
 		it, _ = s.free.Min()
 		v = it.lo
 	}
-	if it.lo == it.hi && v == it.lo && a.strategy == LowestFirst {
+	if a.strategy == LowestFirst && it.lo == it.hi {
 		s.free.DeleteMin() // cheaper than Delete: no key comparisons
 		s.w.remove(it.slot, u128One)
 	} else {
