@@ -50,9 +50,12 @@ func (m *Manager) Assign(r Request) (Assignment, error) {
 			return old.assignment(Unchanged), nil
 		}
 	}
+	var prev *Assignment
 	t := m.begin()
 	defer t.end()
 	if old != nil {
+		a := old.assignment(Unchanged)
+		prev = &a
 		t.release(old)
 	}
 	rec, err := m.place(&t, req)
@@ -62,10 +65,7 @@ func (m *Manager) Assign(r Request) (Assignment, error) {
 	}
 	t.setRecord(req.Key, rec)
 	a := rec.assignment(reason)
-	if old != nil {
-		prev := old.assignment(Unchanged)
-		a.Previous = &prev
-	}
+	a.Previous = prev
 	if m.log != nil {
 		m.logAssign(a)
 	}

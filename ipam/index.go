@@ -2,7 +2,6 @@ package ipam
 
 import (
 	"cmp"
-	"maps"
 	"net/netip"
 	"slices"
 
@@ -18,14 +17,12 @@ type rangeEntry struct {
 	seq      uint64 // order of addition, for a deterministic re-evaluation
 	active   bool
 	removed  bool
-	blockers map[*rangeEntry]struct{} // conflicting: active entries overlapping it
-	blocks   map[*rangeEntry]struct{} // active: conflicting entries it blocks
-}
-
-func (e *rangeEntry) sortedBlockers() []*rangeEntry {
-	return slices.SortedFunc(maps.Keys(e.blockers), func(a, b *rangeEntry) int {
-		return cmp.Or(a.r.from.Compare(b.r.from), cmp.Compare(a.pool.name(), b.pool.name()))
-	})
+	// blockers are, for a conflicting entry, the active entries it overlapped
+	// when last evaluated that are still active; it is evaluated again when
+	// the last of them goes. Entries that became active later may overlap it
+	// too (conflicts lists them all). blocks is the reverse relation.
+	blockers map[*rangeEntry]struct{}
+	blocks   map[*rangeEntry]struct{}
 }
 
 // rangeIndex holds the active entries of all pools in a btree ordered by
@@ -48,8 +45,8 @@ func newRangeIndex() *rangeIndex {
 // overlapping calls fn for each active entry overlapping r, from the
 // highest down.
 func (x *rangeIndex) overlapping(r Range, fn func(*rangeEntry)) {
-	x.pivot.r.from = r.to
-	x.active.DescendLessOrEqual(&x.pivot, func(e *rangeEntry) bool {
+	pivot := &rangeEntry{r: Range{from: r.to}} // not x.pivot: Pools runs this under a read lock
+	x.active.DescendLessOrEqual(pivot, func(e *rangeEntry) bool {
 		if !e.r.Overlaps(r) {
 			return false
 		}
@@ -144,4 +141,15 @@ func (x *rangeIndex) takeDirty() []*pool {
 	d := x.dirty
 	x.dirty = nil
 	return d
+}
+
+// conflicts returns the active entries overlapping the conflicting entry e,
+// sorted by address and pool name.
+func (x *rangeIndex) conflicts(e *rangeEntry) []*rangeEntry {
+	var bs []*rangeEntry
+	x.overlapping(e.r, func(b *rangeEntry) { bs = append(bs, b) })
+	slices.SortFunc(bs, func(a, b *rangeEntry) int {
+		return cmp.Or(a.r.from.Compare(b.r.from), cmp.Compare(a.pool.name(), b.pool.name()))
+	})
+	return bs
 }

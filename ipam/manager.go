@@ -224,7 +224,10 @@ func (m *Manager) removeOrder(p *pool) {
 
 func (m *Manager) logConflicts(p *pool) {
 	for _, e := range p.entries {
-		for _, b := range e.sortedBlockers() {
+		if e.active {
+			continue
+		}
+		for _, b := range m.index.conflicts(e) {
 			m.log.Warn("ipam: range conflicts, not used", "pool", p.name(), "range", e.r,
 				"with_pool", b.pool.name(), "with_range", b.r)
 		}
@@ -267,7 +270,7 @@ func (m *Manager) Pools() []PoolStatus {
 	defer m.mu.RUnlock()
 	st := make([]PoolStatus, len(m.order))
 	for i, p := range m.order {
-		st[i] = p.status()
+		st[i] = p.status(m.index)
 	}
 	return st
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -127,11 +128,55 @@ func checkManager(t testing.TB, m *ipam.Manager) {
 			h.keys = append(h.keys, a.Key)
 		}
 	}
+	checkConflicts(t, pools)
 	for name, p := range pools {
 		for _, f := range []ipam.Family{ipam.IPv4, ipam.IPv6} {
 			lo, hi := big.NewInt(used[name][f]), big.NewInt(used[name][f]+staleAddrs[name][f])
 			require.True(t, p.Used(f).Cmp(lo) >= 0 && p.Used(f).Cmp(hi) <= 0,
 				"pool %s %v used %v, want %v..%v", name, f, p.Used(f), lo, hi)
 		}
+	}
+}
+
+// checkConflicts checks the overlap rules: ranges in use (Active) never
+// overlap across pools, and every other range is listed in Conflicts with
+// exactly the ranges in use of other pools it overlaps, and there is at
+// least one.
+func checkConflicts(t testing.TB, pools map[string]ipam.PoolStatus) {
+	t.Helper()
+	type owned struct {
+		pool string
+		r    ipam.Range
+	}
+	var active []owned
+	for name, p := range pools {
+		for _, r := range p.Active {
+			for _, o := range active {
+				require.False(t, o.r.Overlaps(r), "%s of %s and %s of %s both in use", o.r, o.pool, r, name)
+			}
+			active = append(active, owned{name, r})
+		}
+	}
+	for name, p := range pools {
+		want := map[string]bool{}
+		for _, r := range p.Ranges {
+			if slices.Contains(p.Active, r) {
+				continue
+			}
+			n := 0
+			for _, o := range active {
+				if o.r.Overlaps(r) {
+					require.NotEqual(t, name, o.pool)
+					want[ipam.Conflict{Range: r, Pool: o.pool, With: o.r}.String()] = true
+					n++
+				}
+			}
+			require.NotZero(t, n, "%s of %s unused but overlaps nothing in use", r, name)
+		}
+		got := map[string]bool{}
+		for _, c := range p.Conflicts {
+			got[c.String()] = true
+		}
+		require.Equal(t, want, got, "conflicts of %s", name)
 	}
 }

@@ -171,7 +171,7 @@ func (p *pool) selects(req *request) bool {
 }
 
 // status returns p's PoolStatus.
-func (p *pool) status() PoolStatus {
+func (p *pool) status(x *rangeIndex) PoolStatus {
 	s := PoolStatus{Name: p.name(), Disabled: p.cfg.Disabled, Services: p.users}
 	for _, e := range p.entries {
 		s.Ranges = append(s.Ranges, e.r)
@@ -179,7 +179,7 @@ func (p *pool) status() PoolStatus {
 			s.Active = append(s.Active, e.r)
 			continue
 		}
-		for _, b := range e.sortedBlockers() {
+		for _, b := range x.conflicts(e) {
 			s.Conflicts = append(s.Conflicts, Conflict{Range: e.r, Pool: b.pool.name(), With: b.r})
 		}
 	}
