@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lbkit/lbkit/internal/bird"
 	"github.com/lbkit/lbkit/internal/netns"
 )
 
@@ -38,11 +39,11 @@ type lab struct {
 	w     io.Writer
 	cfg   Config
 	dir   string // manifests, absolute
-	tmp   string // BIRD's config, socket and log
 	peer  netip.Addr
 	nodeA netip.Addr // the node's address towards the router
 
 	router, client, node, host *netns.NS
+	bird                       *bird.Router
 	conn                       *nodeConn
 	nodeIn                     io.Closer
 	v4, v6                     netip.Addr
@@ -94,9 +95,6 @@ func (l *lab) build(ctx context.Context) error {
 	l.peer = l.cfg.BGP.Peers[0].Address
 	l.nodeA = netip.PrefixFrom(l.peer, 64).Masked().Addr().Next().Next()
 	var err error
-	if l.tmp, err = os.MkdirTemp("", "deathstar-lab-"); err != nil {
-		return err
-	}
 	for _, p := range []struct {
 		ns   **netns.NS
 		name string
@@ -138,52 +136,45 @@ func (l *lab) build(ctx context.Context) error {
 	fmt.Fprintf(l.w, "   client %s ── %s router (BIRD 2, AS %d) %s ── %s node (lbkit, AS %d)\n",
 		clientLinkClient, clientLinkRouter, l.cfg.BGP.Peers[0].ASN, l.peer, l.nodeA, l.cfg.BGP.ASN)
 	fmt.Fprintf(l.w, "   node seg0 %s ── %s host (same L2 segment, not a BGP peer)\n", segNode, segHost)
-	fmt.Fprintf(l.w, "   router config: %s\n", filepath.Join(l.tmp, "bird.conf"))
+	fmt.Fprintf(l.w, "   router config: %s\n", filepath.Join(l.bird.Dir(), "bird.conf"))
 	return nil
 }
 
-// birdConf is the router's configuration: one BGP session to the node,
-// routes learned from it exported to the router's kernel table.
-const birdConf = `router id %s;
-log "%s" all;
-protocol device { scan time 1; }
-protocol kernel { ipv6 { import none; export all; }; scan time 1; }
-protocol bgp node {
-	local %s as %d;
-	neighbor %s as %d;
-	hold time 9; keepalive time 3; connect retry time 1; error wait time 1, 5;
-	ipv6 { import all; export none; };
-}
-`
-
+// startBird starts the router: one BGP session to the node, whose routes
+// it exports to its kernel table.
 func (l *lab) startBird() error {
-	conf := filepath.Join(l.tmp, "bird.conf")
-	text := fmt.Sprintf(birdConf, labRouterID, filepath.Join(l.tmp, "bird.log"),
-		l.peer, l.cfg.BGP.Peers[0].ASN, l.nodeA, l.cfg.BGP.ASN)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		return err
-	}
-	cmd := l.router.Command("bird", "-f", "-c", conf, "-s", l.birdSock())
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := l.router.Start(cmd); err != nil {
-		return err
-	}
-	return waitFor(context.Background(), 10*time.Second, func() (bool, string) {
-		_, err := l.birdc("show", "status")
-		return err == nil, fmt.Sprint(err)
+	p := l.cfg.BGP.Peers[0]
+	r, err := bird.Start(l.router, bird.Config{
+		RouterID: netip.MustParseAddr(labRouterID),
+		ASN:      p.ASN,
+		Kernel:   true,
+		Neighbors: []bird.Neighbor{{
+			Name: "node", Address: l.nodeA, ASN: l.cfg.BGP.ASN, Local: l.peer, IPv6: true,
+			HoldTime: int(p.HoldTime / time.Second), ConnectRetry: 1,
+		}},
 	})
+	if err != nil {
+		return err
+	}
+	l.bird = r
+	return nil
 }
 
-func (l *lab) birdSock() string { return filepath.Join(l.tmp, "bird.ctl") }
-
-// birdc runs a birdc command against the lab's BIRD.
-func (l *lab) birdc(args ...string) (string, error) {
-	return l.router.Run("birdc", append([]string{"-s", l.birdSock()}, args...)...)
+// routes returns the router's routes for addr (BIRD's table).
+func (l *lab) routes(addr netip.Addr) ([]bird.Route, error) {
+	rts, err := l.bird.Routes()
+	var out []bird.Route
+	for _, r := range rts {
+		if r.Prefix.Contains(addr) {
+			out = append(out, r)
+		}
+	}
+	return out, err
 }
 
 // startNode re-executes this program in the node namespace as the node.
 func (l *lab) startNode() error {
-	env := []string{labNodeEnv + "=" + l.dir, labIDEnv + "=" + l.tmp}
+	env := []string{labNodeEnv + "=" + l.dir, labIDEnv + "=" + l.node.Name()}
 	if l.verbose {
 		env = append(env, labVerboseEnv+"=1")
 	}
@@ -212,14 +203,15 @@ func (l *lab) teardown() {
 	if l.nodeIn != nil {
 		_ = l.nodeIn.Close() // the node cleans up and exits at end of input
 	}
+	if l.bird != nil {
+		l.bird.Close() // stops BIRD by pid and removes its directory
+	}
 	for _, ns := range []*netns.NS{l.node, l.host, l.client, l.router} {
 		if ns != nil {
 			ns.Delete() // stops its processes (node, BIRD) by pid
 		}
 	}
-	if l.tmp != "" {
-		_ = os.RemoveAll(l.tmp)
-	}
+
 }
 
 func (l *lab) pool(ctx context.Context) error {
@@ -252,18 +244,17 @@ func (l *lab) bgpUnlabelled(ctx context.Context) error {
 	if _, err := l.conn.do(ctx, "bgp"); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, waitRoutes, func() (bool, string) {
-		out, err := l.birdc("show", "protocols", "node")
-		return err == nil && strings.Contains(out, "Established"), out
-	}); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, waitRoutes)
+	defer cancel()
+	if err := l.bird.WaitEstablished(wctx, "node"); err != nil {
 		return g.failf("BIRD's session to the node: %v", err)
 	}
-	g.ok("router: birdc show protocols node → Established")
+	g.ok("router: BIRD's session to the node is Established")
 	time.Sleep(500 * time.Millisecond) // give a wrong announcement time to show
-	if out, _ := l.birdc("show", "route", "for", l.v6.String()); !strings.Contains(out, "not found") {
-		return g.failf("router has a route before the label:\n%s", out)
+	if rts, err := l.routes(l.v6); err != nil || len(rts) != 0 {
+		return g.failf("router has a route for %v before the label: %v %v", l.v6, rts, err)
 	}
-	g.ok("router: birdc show route for %v → network not found", l.v6)
+	g.ok("router: no route for %v (birdc show route all)", l.v6)
 	return expectUnreachable(ctx, g, "client "+clientLinkClient, serviceURL(l.v6), "the label", l.curl(l.client))
 }
 
@@ -281,9 +272,11 @@ func (l *lab) bgpLabelled(ctx context.Context) error {
 	}); err != nil {
 		return g.failf("router's kernel never got the route: %v", err)
 	}
-	bird, _ := l.birdc("show", "route", "for", l.v6.String())
-	g.ok("router: birdc show route for %v →", l.v6)
-	g.indent(strings.TrimSpace(bird))
+	rts, err := l.routes(l.v6)
+	if err != nil || len(rts) != 1 || rts[0].Gateway != l.nodeA {
+		return g.failf("router's BIRD routes for %v: %v %v; want one via %v", l.v6, rts, err, l.nodeA)
+	}
+	g.ok("router: BIRD learned %v via %v on %s, AS path %s", rts[0].Prefix, rts[0].Gateway, rts[0].Interface, rts[0].ASPath)
 	g.ok("router: ip -6 route → %s", strings.TrimSpace(kernel))
 	return expectReachable(ctx, g, "client "+clientLinkClient, serviceURL(l.v6), l.curl(l.client))
 }
@@ -321,15 +314,14 @@ func (l *lab) shutdown(ctx context.Context) error {
 	if _, err := l.conn.do(ctx, "close"); err != nil {
 		return err
 	}
-	var count string
 	if err := waitFor(ctx, waitRoutes, func() (bool, string) {
-		count, _ = l.birdc("show", "route", "count")
+		rts, err := l.bird.Routes()
 		kernel, _ := l.router.Run("ip", "-6", "route", "show", "proto", "bird")
-		return strings.Contains(count, "0 of 0 routes") && strings.TrimSpace(kernel) == "", count + kernel
+		return err == nil && len(rts) == 0 && strings.TrimSpace(kernel) == "", fmt.Sprint(rts, err, kernel)
 	}); err != nil {
 		return g.failf("router still has routes: %v", err)
 	}
-	g.ok("router: birdc show route count → %s", lastLine(count))
+	g.ok("router: BIRD's tables are empty (birdc show route all)")
 	g.ok("router: ip -6 route show proto bird → (nothing)")
 	return nil
 }
@@ -365,9 +357,4 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, stri
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	return s[strings.LastIndex(s, "\n")+1:]
 }
