@@ -3,6 +3,7 @@ package ipam_test
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/lbkit/lbkit/ipam"
 	"github.com/lbkit/lbkit/selector"
@@ -31,4 +32,63 @@ func ExampleManager() {
 	// Output:
 	// empire-ip-pool [172.18.255.201 2001:db8:dead:beef::1] <nil>
 	// true ipam: service "batuu/xwing": no enabled pool selects the service: ipam: no pool
+}
+
+// Services with the same sharing key share an address when their ports do
+// not collide.
+func ExampleManager_sharing() {
+	m := ipam.NewManager()
+	_ = m.SetPool(ipam.Pool{Name: "lb", Ranges: []ipam.Range{ipam.MustParseRange("10.0.0.10-10.0.0.19")}})
+	dns := func(key string, proto ipam.Protocol) ipam.Request {
+		return ipam.Request{Key: key, Families: ipam.SingleStackIPv4, SharingKey: "dns",
+			Ports: []ipam.Port{{Protocol: proto, Port: 53}}}
+	}
+	tcp, _ := m.Assign(dns("kube-system/dns-tcp", ipam.TCP))
+	udp, _ := m.Assign(dns("kube-system/dns-udp", ipam.UDP))
+	again, _ := m.Assign(dns("kube-system/dns-tcp2", ipam.TCP))
+	fmt.Println(tcp.Addrs, udp.Addrs, again.Addrs)
+	// Output:
+	// [10.0.0.10] [10.0.0.10] [10.0.0.11]
+}
+
+// A pool overlapping one in use loses only its overlapping range; the
+// conflict clears when the other pool goes.
+func ExampleManager_Pools() {
+	m := ipam.NewManager()
+	_ = m.SetPool(ipam.Pool{Name: "old", Ranges: []ipam.Range{ipam.MustParseRange("10.0.0.0/24")}})
+	_ = m.SetPool(ipam.Pool{Name: "new", Ranges: []ipam.Range{
+		ipam.MustParseRange("10.0.0.128/25"), ipam.MustParseRange("10.0.1.0/24")}})
+	show := func() {
+		for _, s := range m.Pools() {
+			fmt.Printf("%s: in use %v, free %v, conflicts %v\n", s.Name, s.Active, s.Free(ipam.IPv4), s.Conflicts)
+		}
+	}
+	show()
+	_ = m.DeletePool("old")
+	show()
+	// Output:
+	// new: in use [10.0.1.0/24], free 254, conflicts [10.0.0.128/25 overlaps 10.0.0.0/24 of pool "old"]
+	// old: in use [10.0.0.0/24], free 254, conflicts []
+	// new: in use [10.0.0.128/25 10.0.1.0/24], free 380, conflicts []
+}
+
+// After a restart, a controller restores every service's addresses before
+// assigning new ones; a changed service is moved, and the result says why.
+func ExampleManager_Assign() {
+	m := ipam.NewManager()
+	_ = m.SetPool(ipam.Pool{Name: "web", Priority: 1, ServiceSelector: selector.MustParse("tier=web"),
+		Ranges: []ipam.Range{ipam.MustParseRange("10.0.0.0/24")}})
+	_ = m.SetPool(ipam.Pool{Name: "default", Ranges: []ipam.Range{ipam.MustParseRange("10.1.0.0/24")}})
+
+	restored, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "web"},
+		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.42")}})
+	fmt.Println(restored.Reason, restored.Pool, restored.Addrs)
+	same, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "web"}})
+	fmt.Println(same.Reason, same.Addrs)
+	moved, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "batch"}})
+	fmt.Printf("%v: %v → %s %v\n", moved.Reason, moved.Previous.Addrs, moved.Pool, moved.Addrs)
+	// Output:
+	// assigned web [10.0.0.42]
+	// unchanged [10.0.0.42]
+	// pool no longer selects the service: [10.0.0.42] → default [10.1.0.1]
 }
