@@ -39,17 +39,24 @@ func (m *Manager) Assign(r Request) (Assignment, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.req = request{Request: r}
+	defer func() { m.req = request{} }() // keep no reference to the caller's data
 	req := &m.req
-	defer func() { m.req = request{} }()
 	req.index()
 	old := m.records[req.Key]
-	reason := Assigned
-	if old != nil {
-		if reason = m.recheck(old, req); reason == Unchanged {
-			m.refresh(old, req)
-			return old.assignment(Unchanged), nil
-		}
+	if old == nil {
+		return m.assign(req, nil, Assigned)
 	}
+	reason := m.recheck(old, req)
+	if reason == Unchanged {
+		m.refresh(old, req)
+		return old.assignment(Unchanged), nil
+	}
+	return m.assign(req, old, reason)
+}
+
+// assign gives req's service new addresses, replacing its record old (if
+// not nil) for reason, or changes nothing and fails.
+func (m *Manager) assign(req *request, old *record, reason Reason) (Assignment, error) {
 	var prev *Assignment
 	t := m.begin()
 	defer t.end()
@@ -61,6 +68,9 @@ func (m *Manager) Assign(r Request) (Assignment, error) {
 	rec, err := m.place(&t, req)
 	if err != nil {
 		t.rollback()
+		if m.log != nil {
+			m.log.Debug("ipam: refused", "service", req.Key, "error", err)
+		}
 		return Assignment{}, err
 	}
 	t.setRecord(req.Key, rec)
@@ -175,15 +185,7 @@ func (m *Manager) poolOf(req *request) (*pool, error) {
 // placeAuto assigns addresses chosen by the pools.
 func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
 	if req.Pool != "" {
-		p, err := m.named(req)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := m.fill(t, p, req)
-		if err != nil {
-			return nil, refuse(req, p.name(), err, "")
-		}
-		return rec, nil
+		return m.placeNamed(t, req)
 	}
 	var tried, whys []string
 	var errs joined
@@ -211,6 +213,19 @@ func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
 		msg: fmt.Sprintf("ipam: service %q: no matching pool can serve it: %s", req.Key, strings.Join(whys, "; ")),
 		err: errs,
 	}
+}
+
+// placeNamed assigns addresses from the pool named by req.
+func (m *Manager) placeNamed(t *tx, req *request) (*record, error) {
+	p, err := m.named(req)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := m.fill(t, p, req)
+	if err != nil {
+		return nil, refuse(req, p.name(), err, "")
+	}
+	return rec, nil
 }
 
 // named returns the pool named by req, if it may serve req.

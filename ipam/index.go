@@ -12,11 +12,11 @@ import (
 // or conflicting. Active entries never overlap each other; a conflicting
 // entry overlaps at least one active entry of another pool (its blockers).
 type rangeEntry struct {
-	r        Range
-	pool     *pool
-	seq      uint64 // order of addition, for a deterministic re-evaluation
-	active   bool
-	removed  bool
+	r       Range
+	pool    *pool
+	seq     uint64 // order of addition, for a deterministic re-evaluation
+	active  bool
+	removed bool
 	// blockers are, for a conflicting entry, the active entries it overlapped
 	// when last evaluated that are still active; it is evaluated again when
 	// the last of them goes. Entries that became active later may overlap it
@@ -32,7 +32,7 @@ type rangeEntry struct {
 type rangeIndex struct {
 	active *btree.BTreeG[*rangeEntry]
 	seq    uint64
-	dirty  []*pool // pools whose active entries changed
+	dirty  []*pool    // pools whose active entries changed
 	pivot  rangeEntry // search key, reused: the Manager is locked
 }
 

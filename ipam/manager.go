@@ -113,23 +113,7 @@ func (m *Manager) SetPool(p Pool) error {
 	p.Ranges = sorted
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := m.pools[p.Name]
-	if st == nil {
-		st = &pool{cfg: p, holders: make(map[netip.Addr]*holder), sharing: make(map[string][]*holder)}
-		m.pools[p.Name] = st
-		m.markDirty(st)
-		m.insertOrder(st)
-	} else {
-		if st.cfg.Strategy != p.Strategy || st.cfg.AllowFirstLast != p.AllowFirstLast {
-			m.markDirty(st)
-		}
-		if st.cfg.Priority != p.Priority {
-			m.removeOrder(st)
-			st.cfg.Priority = p.Priority
-			m.insertOrder(st)
-		}
-	}
-	st.cfg = p
+	st := m.upsert(p)
 	if !st.sameRanges(sorted) {
 		m.setRanges(st, sorted)
 	}
@@ -138,6 +122,29 @@ func (m *Manager) SetPool(p Pool) error {
 		m.logConflicts(st)
 	}
 	return nil
+}
+
+// upsert returns the state of pool p, created or with its configuration
+// replaced by p (but for the ranges, which setRanges changes).
+func (m *Manager) upsert(p Pool) *pool {
+	st := m.pools[p.Name]
+	if st == nil {
+		st = &pool{cfg: p, holders: make(map[netip.Addr]*holder), sharing: make(map[string][]*holder)}
+		m.pools[p.Name] = st
+		m.markDirty(st)
+		m.insertOrder(st)
+		return st
+	}
+	if st.cfg.Strategy != p.Strategy || st.cfg.AllowFirstLast != p.AllowFirstLast {
+		m.markDirty(st)
+	}
+	if st.cfg.Priority != p.Priority {
+		m.removeOrder(st)
+		st.cfg.Priority = p.Priority
+		m.insertOrder(st)
+	}
+	st.cfg = p
+	return st
 }
 
 // setRanges replaces the ranges of p by sorted, keeping the entries of

@@ -77,11 +77,11 @@ func (c Conflict) String() string {
 
 // PoolStatus is the state of a pool, as reported by Manager.Pools.
 type PoolStatus struct {
-	Name     string
-	Ranges   []Range    // all configured ranges, sorted
-	Active   []Range    // the ranges in use: Ranges minus conflicting ones
+	Name      string
+	Ranges    []Range    // all configured ranges, sorted
+	Active    []Range    // the ranges in use: Ranges minus conflicting ones
 	Conflicts []Conflict // why the other ranges are not in use
-	Disabled bool
+	Disabled  bool
 	// Services is the number of services holding addresses of the pool.
 	Services int
 	free     [2]*big.Int
