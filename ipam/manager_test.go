@@ -492,3 +492,29 @@ func TestManagerLogger(t *testing.T) {
 	}
 	assert.Equal(t, 5, strings.Count(out, "\n"), out)
 }
+
+func TestManagerAllocs(t *testing.T) {
+	m := ipam.NewManager()
+	setPool(t, m, ipam.Pool{Name: "p", Ranges: rangesOf("10.0.0.0/16", "2001:db8::/64"),
+		ServiceSelector: selector.MustParse("org=empire")})
+	for i := range 100 {
+		assign(t, m, ipam.Request{Key: string(rune('a'+i%26)) + "/" + string(rune('a'+i/26)), Labels: selector.Set{"org": "empire"}})
+	}
+	req := empire("batuu/deathstar")
+	unchanged := testing.AllocsPerRun(100, func() {
+		if _, err := m.Assign(req); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, unchanged, 1.0, "idempotent Assign: only the returned Addrs")
+	require.NoError(t, m.Release(req.Key))
+	cycle := testing.AllocsPerRun(100, func() {
+		if _, err := m.Assign(req); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Release(req.Key); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, cycle, 4.0, "Assign+Release: two holders, the record, the returned Addrs")
+}
