@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Assign ensures that the service of req holds addresses, and returns them.
+// Assign ensures that the service of r holds addresses, and returns them.
 //
 // Assign is idempotent: if the service already holds addresses that still
 // fit the request, it returns them unchanged (Reason Unchanged). They stop

@@ -10,8 +10,19 @@ import (
 	"sync"
 )
 
-// A Manager assigns addresses to services from many pools. It is safe for
-// concurrent use: every method takes one lock, and none does I/O.
+// A Manager assigns addresses to services from many pools: it is what a
+// controller calls for each LoadBalancer service (Assign when the service
+// or a pool changes, Release when the service goes).
+//
+// Each pool has an Allocator over its ranges in use, so choosing or
+// checking an address costs O(log n) in the pool's free intervals, plus one
+// selector match per pool tried. Ranges in use of all pools are indexed in
+// one btree, so SetPool costs O(log n) per range for n ranges in all pools
+// (plus rebuilding the allocators of the pools whose ranges in use change,
+// O(k log n) for k held addresses).
+//
+// A Manager is safe for concurrent use: every method takes one lock (Pools
+// and Assignments a read lock), and none does I/O or starts goroutines.
 type Manager struct {
 	mu      sync.RWMutex
 	pools   map[string]*pool
@@ -94,12 +105,15 @@ func (r *record) has(f Family) bool {
 
 // SetPool adds the pool p, or updates the pool of the same name.
 //
-// A range of p that overlaps a range in use of another pool is marked
+// A new range of p that overlaps a range in use of another pool is marked
 // conflicting and not used (Pools reports it and why); the rest of p is
-// used. Ranges kept across an update keep their state, so an update never
-// takes a range away from assignments. When the overlapping range goes away
-// (its pool is deleted or updated), the conflict clears and the range is
-// used. Finding overlaps costs O(log n) per range for n ranges in all pools.
+// used. The range in use keeps working: a range in use stays so as long as
+// its pool keeps it, so overlaps never move assignments. When the ranges in
+// use that a conflicting range overlaps go away (their pools are deleted or
+// shrink), the conflict clears and the range is used, unless it overlaps
+// another range in use by then; conflicting ranges are re-examined oldest
+// first. Finding overlaps costs O(log n) per range for n ranges in all
+// pools.
 //
 // Assignments whose addresses remain in p's usable ranges are kept; the
 // others become stale and move at their next Assign. SetPool fails only
