@@ -518,3 +518,17 @@ func TestManagerAllocs(t *testing.T) {
 	})
 	assert.LessOrEqual(t, cycle, 4.0, "Assign+Release: two holders, the record, the returned Addrs")
 }
+
+// Counts are exact for any size, where MetalLB's overflow.
+func TestManagerHugeCounts(t *testing.T) {
+	m := ipam.NewManager()
+	setPool(t, m, ipam.Pool{Name: "everything", Ranges: rangesOf("0.0.0.0/0", "::/1", "8000::/1")})
+	a := assign(t, m, ipam.Request{Key: "s", Families: ipam.RequireDualStack})
+	assert.Equal(t, ips("0.0.0.1", "::1"), a.Addrs)
+	s := poolStatus(t, m, "everything")
+	two := func(n uint) *big.Int { return new(big.Int).Lsh(big.NewInt(1), n) }
+	assert.Equal(t, new(big.Int).Sub(two(32), big.NewInt(3)).String(), s.Free(ipam.IPv4).String())
+	assert.Equal(t, new(big.Int).Sub(two(128), big.NewInt(5)).String(), s.Free(ipam.IPv6).String())
+	assert.Equal(t, "1", s.Used(ipam.IPv6).String())
+	assert.Equal(t, "0", s.Used(0).String(), "no such family")
+}
