@@ -37,7 +37,15 @@ type birdLab struct {
 
 // newBIRDLab builds the lab with BIRD neighbors ns (exporting to the
 // router's kernel) and a speaker with rules, but no peers yet.
-func newBIRDLab(t *testing.T, neighbors []bird.Neighbor, rules []nodeRule) *birdLab {
+func newBIRDLab(t testing.TB, neighbors []bird.Neighbor, rules []nodeRule) *birdLab {
+	t.Helper()
+	l := newBIRDNet(t, neighbors)
+	l.speak = startNode(t, l.node, nodeConfig{ASN: speakerASN, RouterID: nodeV4, Rules: rules})
+	return l
+}
+
+// newBIRDNet builds the lab without a speaker.
+func newBIRDNet(t testing.TB, neighbors []bird.Neighbor) *birdLab {
 	t.Helper()
 	bird.RequireT(t)
 	l := &birdLab{router: netns.NewT(t, "lbkrt"), node: netns.NewT(t, "lbknd")}
@@ -49,7 +57,6 @@ func newBIRDLab(t *testing.T, neighbors []bird.Neighbor, rules []nodeRule) *bird
 		require.NoError(t, a.ns.Addr("eth0", a.cidr))
 	}
 	l.bird = bird.StartT(t, l.router, bird.Config{RouterID: routerV4, ASN: routerASN, Kernel: true, Neighbors: neighbors})
-	l.speak = startNode(t, l.node, nodeConfig{ASN: speakerASN, RouterID: nodeV4, Rules: rules})
 	return l
 }
 

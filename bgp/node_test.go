@@ -149,9 +149,10 @@ func announceBulk(ctx context.Context, s *Speaker, n int) error {
 
 // nodeProc is the parent's handle on a node helper.
 type nodeProc struct {
-	t   testing.TB
-	enc *json.Encoder
-	dec *json.Decoder
+	t    testing.TB
+	stop func() // ends the helper (its stdin closes, it closes the speaker)
+	enc  *json.Encoder
+	dec  *json.Decoder
 }
 
 // startNode starts the node helper in ns, with a speaker made from cfg.
@@ -170,8 +171,9 @@ func startNode(t testing.TB, ns *netns.NS, cfg nodeConfig) *nodeProc {
 	if err := ns.Start(cmd); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { in.Close(); ns.Stop(cmd) })
-	n := &nodeProc{t: t, enc: json.NewEncoder(in), dec: json.NewDecoder(out)}
+	stop := func() { in.Close(); ns.Stop(cmd) }
+	t.Cleanup(stop)
+	n := &nodeProc{t: t, stop: stop, enc: json.NewEncoder(in), dec: json.NewDecoder(out)}
 	n.must(nodeRequest{Op: "new", Config: &cfg})
 	return n
 }

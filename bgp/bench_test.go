@@ -1,0 +1,221 @@
+package bgp
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v3/pkg/apiutil"
+	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v3/pkg/server"
+
+	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/internal/bird"
+)
+
+// accepted returns how many routes the router accepted from neighbor addr.
+func (r *testRouter) accepted(b testing.TB, addr netip.Addr) uint64 {
+	var n uint64
+	err := r.srv.ListPeer(context.Background(), &api.ListPeerRequest{Address: addr.String()}, func(p *api.Peer) {
+		for _, af := range p.AfiSafis {
+			n += af.GetState().GetAccepted()
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+func (r *testRouter) waitAccepted(b testing.TB, addr netip.Addr, want uint64) {
+	deadline := time.Now().Add(60 * time.Second)
+	for r.accepted(b, addr) != want {
+		if time.Now().After(deadline) {
+			b.Fatalf("router holds %d routes, want %d", r.accepted(b, addr), want)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// BenchmarkAnnounce20k: one op announces 10,000 IPv4 /32 and 10,000 IPv6
+// /128 (one service each) and lasts until the in-process GoBGP router
+// holds all 20,000. Goal: < 3 s.
+func BenchmarkAnnounce20k(b *testing.B) {
+	r := newTestRouter(b, lo4, routerASN)
+	r.addNeighbor(b, lo4, speakerASN, nil)
+	s := newSpeaker(b, Config{})
+	p := r.peer()
+	p.Families = []Family{IPv4Unicast, IPv6Unicast}
+	p.NextHopIPv6 = netip.MustParseAddr("2001:db8:ffff::2")
+	if err := s.AddPeer(context.Background(), p); err != nil {
+		b.Fatal(err)
+	}
+	waitState(b, s, lo4, StateEstablished)
+	svcs := bulkServices(10000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, svc := range svcs {
+			if err := s.Announce(ctx, svc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.waitAccepted(b, lo4, 20000)
+		b.StopTimer()
+		for _, svc := range svcs {
+			if err := s.Withdraw(ctx, svc.Key); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.waitAccepted(b, lo4, 0)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkOverhead compares, on speakers without peers, Speaker.Announce
+// with calling GoBGP's AddPath directly for the same routes, built the
+// usual way (apiutil.NewPath, protobuf Any attributes). One op announces
+// 1,000 IPv4 and 1,000 IPv6 routes each way; the ratio metric is lbkit's
+// time over GoBGP's (goal ≤ 1.1).
+func BenchmarkOverhead(b *testing.B) {
+	ctx := context.Background()
+	s := newSpeaker(b, Config{})
+	direct := server.NewBgpServer(server.LoggerOption(newSlogLogger(nil)))
+	go direct.Serve()
+	if err := direct.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{Asn: 65002, RouterId: "10.255.255.3", ListenPort: -1}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = direct.StopBgp(context.Background(), &api.StopBgpRequest{}) })
+
+	const n = 1000
+	var lbkit, gobgp time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	viaLbkit := func(svcs []announce.Service) time.Duration {
+		start := time.Now()
+		for _, svc := range svcs {
+			if err := s.Announce(ctx, svc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	viaGoBGP := func(svcs []announce.Service) time.Duration {
+		start := time.Now()
+		for _, svc := range svcs {
+			for _, a := range svc.Addrs {
+				if _, err := direct.AddPath(ctx, &api.AddPathRequest{TableType: api.TableType_GLOBAL, Path: directPath(b, a)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		return time.Since(start)
+	}
+	for i := range b.N {
+		svcs := overheadServices(i, n)
+		// Alternate who goes first, so that neither pays more of the
+		// other's garbage collection.
+		if i%2 == 0 {
+			lbkit += viaLbkit(svcs)
+			gobgp += viaGoBGP(svcs)
+		} else {
+			gobgp += viaGoBGP(svcs)
+			lbkit += viaLbkit(svcs)
+		}
+	}
+	b.ReportMetric(float64(lbkit.Nanoseconds())/float64(b.N*2*n), "lbkit-ns/route")
+	b.ReportMetric(float64(gobgp.Nanoseconds())/float64(b.N*2*n), "gobgp-ns/route")
+	b.ReportMetric(float64(lbkit)/float64(gobgp), "ratio")
+}
+
+// overheadServices returns n IPv4 and n IPv6 services for iteration i,
+// with addresses no other iteration uses.
+func overheadServices(i, n int) []announce.Service {
+	out := make([]announce.Service, 0, 2*n)
+	for j := range n {
+		k := i*n + j
+		v4 := netip.AddrFrom4([4]byte{10, byte(k >> 16), byte(k >> 8), byte(k)})
+		v6 := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(k >> 16), byte(k >> 8), byte(k)})
+		out = append(out,
+			announce.Service{Key: fmt.Sprintf("o/%d-4", k), Addrs: []netip.Addr{v4}},
+			announce.Service{Key: fmt.Sprintf("o/%d-6", k), Addrs: []netip.Addr{v6}})
+	}
+	return out
+}
+
+// directPath builds the path for a the way GoBGP's own examples do.
+func directPath(b testing.TB, a netip.Addr) *api.Path {
+	origin := bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP)
+	var (
+		nlri  bgp.AddrPrefixInterface
+		attrs []bgp.PathAttributeInterface
+	)
+	if a.Is4() {
+		nlri = bgp.NewIPAddrPrefix(32, a.String())
+		attrs = []bgp.PathAttributeInterface{origin, bgp.NewPathAttributeNextHop("0.0.0.0")}
+	} else {
+		nlri = bgp.NewIPv6AddrPrefix(128, a.String())
+		attrs = []bgp.PathAttributeInterface{origin, bgp.NewPathAttributeMpReachNLRI("::", []bgp.AddrPrefixInterface{nlri})}
+	}
+	p, err := apiutil.NewPath(nlri, false, attrs, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkBIRD20k: as BenchmarkAnnounce20k, but the speaker runs in a
+// node namespace and the router is BIRD 2 in another (privileged; skipped
+// otherwise). One op lasts from the first Announce until BIRD's tables
+// hold all 20,000 routes.
+func BenchmarkBIRD20k(b *testing.B) {
+	l := newBIRDNet(b, []bird.Neighbor{birdNeighbor("node4", nodeV4), birdNeighbor("node6", nodeV6)})
+	for range b.N {
+		b.StopTimer()
+		node := startNode(b, l.node, nodeConfig{ASN: speakerASN, RouterID: nodeV4})
+		for _, a := range []netip.Addr{routerV4, routerV6} {
+			p := speakerPeer(a)
+			node.must(nodeRequest{Op: "addpeer", Peer: &p})
+		}
+		l.bird.WaitEstablishedT(b, "node4")
+		l.bird.WaitEstablishedT(b, "node6")
+		b.StartTimer()
+		node.must(nodeRequest{Op: "bulk", N: 10000})
+		waitBIRDCount(b, l.bird, 20000)
+		b.StopTimer()
+		node.must(nodeRequest{Op: "close"})
+		node.stop()
+		waitBIRDCount(b, l.bird, 0)
+		b.StartTimer()
+	}
+}
+
+// waitBIRDCount waits until BIRD's tables hold want routes in all.
+func waitBIRDCount(b testing.TB, r *bird.Router, want int) {
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		out, err := r.Command("show", "route", "count")
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := 0
+		for _, line := range strings.Split(out, "\n") {
+			var n int
+			if _, err := fmt.Sscanf(strings.TrimSpace(line), "%d of", &n); err == nil {
+				got += n
+			}
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("BIRD holds %d routes, want %d:\n%s", got, want, out)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
