@@ -48,9 +48,7 @@ func BenchmarkAnnounce20k(b *testing.B) {
 	r := newTestRouter(b, lo4, routerASN)
 	r.addNeighbor(b, lo4, speakerASN, nil)
 	s := newSpeaker(b, Config{})
-	p := r.peer()
-	p.Families = []Family{IPv4Unicast, IPv6Unicast}
-	p.NextHopIPv6 = netip.MustParseAddr("2001:db8:ffff::2")
+	p := dualStack(r.peer(), netip.MustParseAddr("2001:db8:ffff::2"))
 	if err := s.AddPeer(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}

@@ -86,6 +86,16 @@ func birdHas(prefixes ...netip.Prefix) func([]bird.Route) bool {
 	}
 }
 
+// newMultiprotocolLab returns a lab whose BIRD neighbor name carries both
+// families over IPv4, and the matching speaker peer (not yet added).
+func newMultiprotocolLab(t *testing.T, name string) (*birdLab, Peer) {
+	t.Helper()
+	n := birdNeighbor(name, nodeV4)
+	n.IPv4, n.IPv6 = true, true
+	l := newBIRDLab(t, []bird.Neighbor{n}, nil)
+	return l, dualStack(speakerPeer(routerV4), nodeV6)
+}
+
 func host(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
 
 func routeFor(rs []bird.Route, p netip.Prefix) bird.Route {
@@ -180,12 +190,7 @@ func TestBIRDInterop(t *testing.T) {
 // TestBIRDMultiprotocol: one IPv4 session carries both families; the IPv6
 // route gets the explicit IPv6 next hop, which BIRD and its kernel use.
 func TestBIRDMultiprotocol(t *testing.T) {
-	n := birdNeighbor("node", nodeV4)
-	n.IPv4, n.IPv6 = true, true
-	l := newBIRDLab(t, []bird.Neighbor{n}, nil)
-	p := speakerPeer(routerV4)
-	p.Families = []Family{IPv4Unicast, IPv6Unicast}
-	p.NextHopIPv6 = nodeV6
+	l, p := newMultiprotocolLab(t, "node")
 	l.speak.must(nodeRequest{Op: "addpeer", Peer: &p})
 	l.bird.WaitEstablishedT(t, "node")
 
@@ -235,12 +240,7 @@ func TestBIRDPassword(t *testing.T) {
 // routes in BIRD (and its kernel) while a new speaker comes; Close
 // withdraws them.
 func TestBIRDGracefulRestart(t *testing.T) {
-	n := birdNeighbor("node4", nodeV4)
-	n.IPv4, n.IPv6 = true, true
-	l := newBIRDLab(t, []bird.Neighbor{n}, nil)
-	p := speakerPeer(routerV4)
-	p.Families = []Family{IPv4Unicast, IPv6Unicast}
-	p.NextHopIPv6 = nodeV6
+	l, p := newMultiprotocolLab(t, "node4")
 	p.GracefulRestart = true
 	p.RestartTime = 60 * time.Second
 	l.speak.must(nodeRequest{Op: "addpeer", Peer: &p})

@@ -50,6 +50,12 @@
 // idle goroutine per Speaker behind (its server loop has no way to stop);
 // every goroutine started by this package ends.
 //
+// Run one Speaker per process at a time: GoBGP v3 keeps its route-selection
+// options in package variables that every server writes when it starts and
+// reads while it selects routes, so two GoBGP servers running at once in one
+// process race (the race detector reports it; the values written are the
+// same). lbkit's own tests start them one after another.
+//
 // # Deviations from the design sketch
 //
 // Peer has, beyond the sketch, ConnectRetry, RestartTime, LocalAddress,

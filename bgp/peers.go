@@ -17,15 +17,22 @@ func (s *Speaker) AddPeer(ctx context.Context, p Peer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
+	return s.withPeers(func() error {
+		if _, ok := s.peers[p.Address]; ok {
+			return fmt.Errorf("%w: %v", ErrPeerExists, p.Address)
+		}
+		return s.addPeerLocked(ctx, p)
+	})
+}
+
+// withPeers runs f with peerMu held, unless the speaker is closed.
+func (s *Speaker) withPeers(f func() error) error {
 	s.peerMu.Lock()
 	defer s.peerMu.Unlock()
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	if _, ok := s.peers[p.Address]; ok {
-		return fmt.Errorf("%w: %v", ErrPeerExists, p.Address)
-	}
-	return s.addPeerLocked(ctx, p)
+	return f()
 }
 
 func (s *Speaker) addPeerLocked(ctx context.Context, p Peer) error {
@@ -52,11 +59,10 @@ func (s *Speaker) UpdatePeer(ctx context.Context, p Peer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	s.peerMu.Lock()
-	defer s.peerMu.Unlock()
-	if err := s.checkOpen(); err != nil {
-		return err
-	}
+	return s.withPeers(func() error { return s.updatePeerLocked(ctx, p) })
+}
+
+func (s *Speaker) updatePeerLocked(ctx context.Context, p Peer) error {
 	old, ok := s.peers[p.Address]
 	if !ok {
 		return fmt.Errorf("%w: %v", ErrUnknownPeer, p.Address)
@@ -83,16 +89,13 @@ func (s *Speaker) UpdatePeer(ctx context.Context, p Peer) error {
 // RemovePeer closes the session to addr (with a CEASE) and forgets the
 // neighbor. An unknown address returns ErrUnknownPeer.
 func (s *Speaker) RemovePeer(ctx context.Context, addr netip.Addr) error {
-	s.peerMu.Lock()
-	defer s.peerMu.Unlock()
-	if err := s.checkOpen(); err != nil {
-		return err
-	}
-	p, ok := s.peers[addr]
-	if !ok {
-		return fmt.Errorf("%w: %v", ErrUnknownPeer, addr)
-	}
-	return s.removePeerLocked(ctx, p)
+	return s.withPeers(func() error {
+		p, ok := s.peers[addr]
+		if !ok {
+			return fmt.Errorf("%w: %v", ErrUnknownPeer, addr)
+		}
+		return s.removePeerLocked(ctx, p)
+	})
 }
 
 func (s *Speaker) removePeerLocked(ctx context.Context, p Peer) error {

@@ -2,7 +2,9 @@ package bgp
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +68,13 @@ func svc(key string, labels selector.Set, addrs ...string) announce.Service {
 }
 
 func u32(v uint32) *uint32 { return &v }
+
+// dualStack makes p carry both families, IPv6 routes with next hop nh6.
+func dualStack(p Peer, nh6 netip.Addr) Peer {
+	p.Families = []Family{IPv4Unicast, IPv6Unicast}
+	p.NextHopIPv6 = nh6
+	return p
+}
 
 func TestNewInvalidConfig(t *testing.T) {
 	rid := netip.MustParseAddr("10.0.0.1")
@@ -240,16 +249,47 @@ func TestRulesAttributes(t *testing.T) {
 }
 
 func TestSharedAndAggregatedRoutes(t *testing.T) {
-	s, r := session(t, Config{AggregateIPv4: 24}, nil)
+	s, r := session(t, Config{AggregateIPv4: 24, AggregateIPv6: 64}, func(p *Peer) {
+		*p = dualStack(*p, netip.MustParseAddr("2001:db8:ffff::2"))
+	})
 	ctx := context.Background()
-	require.NoError(t, s.Announce(ctx, svc("a/one", nil, "172.18.255.201")))
-	require.NoError(t, s.Announce(ctx, svc("a/two", nil, "172.18.255.202")))
-	r.waitRoutes(t, "the aggregate", hasExactly("172.18.255.0/24"))
-	require.NoError(t, s.Withdraw(ctx, "a/one"))
-	time.Sleep(100 * time.Millisecond)
-	r.waitRoutes(t, "the aggregate still held by a/two", hasExactly("172.18.255.0/24"))
+	require.NoError(t, s.Announce(ctx, svc("a/one", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
+	require.NoError(t, s.Announce(ctx, svc("a/two", nil, "172.18.255.202", "2001:db8:dead:beef::222", "2001:db8:dead:cafe::1")))
+	r.waitRoutes(t, "the aggregates", hasExactly("172.18.255.0/24", "2001:db8:dead:beef::/64", "2001:db8:dead:cafe::/64"))
 	require.NoError(t, s.Withdraw(ctx, "a/two"))
+	r.waitRoutes(t, "the aggregates a/one still holds", hasExactly("172.18.255.0/24", "2001:db8:dead:beef::/64"))
+	require.NoError(t, s.Withdraw(ctx, "a/one"))
 	r.waitRoutes(t, "nothing", hasExactly())
+}
+
+func TestConcurrentAnnounce(t *testing.T) {
+	s, r := session(t, Config{}, nil)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				key := fmt.Sprintf("ns/svc-%d-%d", g, i%10)
+				addr := fmt.Sprintf("10.%d.%d.%d", g, i%10, i)
+				assert.NoError(t, s.Announce(ctx, svc(key, nil, addr)))
+				if i%3 == 0 {
+					assert.NoError(t, s.Withdraw(ctx, key))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// Each key's last call is known: i = 40..49 announce 10.g.k.(40+k),
+	// and the withdrawals at i = 42, 45, 48 removed keys 2, 5, 8.
+	var want []string
+	for g := range 8 {
+		for k := range 10 {
+			if k != 2 && k != 5 && k != 8 {
+				want = append(want, fmt.Sprintf("10.%d.%d.%d/32", g, k, 40+k))
+			}
+		}
+	}
+	r.waitRoutes(t, "the final state", hasExactly(want...))
 }
 
 func TestSharedHostRouteAttributes(t *testing.T) {

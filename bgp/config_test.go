@@ -1,0 +1,117 @@
+package bgp
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lbkit/lbkit/selector"
+)
+
+func TestParseCommunity(t *testing.T) {
+	tests := []struct {
+		in   string
+		want uint32
+		ok   bool
+	}{
+		{"65000:100", 65000<<16 | 100, true},
+		{"0:0", 0, true},
+		{"65535:65535", 0xFFFFFFFF, true},
+		{"no-export", 0xFFFFFF01, true},
+		{"NO-ADVERTISE", 0xFFFFFF02, true},
+		{"blackhole", 0xFFFF029A, true},
+		{"65536:1", 0, false},
+		{"1:65536", 0, false},
+		{"1", 0, false},
+		{"1:2:3", 0, false},
+		{"-1:2", 0, false},
+		{"a:b", 0, false},
+		{"", 0, false},
+		{" 1:2", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseCommunity(tt.in)
+		if !tt.ok {
+			assert.ErrorIs(t, err, ErrInvalidCommunity, tt.in)
+			continue
+		}
+		require.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func TestParseLargeCommunity(t *testing.T) {
+	c, err := ParseLargeCommunity("65000:1:1")
+	require.NoError(t, err)
+	assert.Equal(t, LargeCommunity{65000, 1, 1}, c)
+	assert.Equal(t, "65000:1:1", c.String())
+	c, err = ParseLargeCommunity("4294967295:0:4294967295")
+	require.NoError(t, err)
+	assert.Equal(t, LargeCommunity{1<<32 - 1, 0, 1<<32 - 1}, c)
+	for _, bad := range []string{"", "1:2", "1:2:3:4", "4294967296:1:1", "a:b:c", "1::2"} {
+		_, err := ParseLargeCommunity(bad)
+		assert.ErrorIs(t, err, ErrInvalidCommunity, bad)
+	}
+}
+
+func TestAttrsFor(t *testing.T) {
+	cfg := Config{Rules: []Rule{
+		{Selector: selector.MustParse("a"), Attributes: Attributes{Communities: []string{"2:2", "1:1"}, MED: u32(1)}},
+		{Selector: selector.MustParse("b"), Attributes: Attributes{Communities: []string{"1:1"}, LargeCommunities: []string{"3:3:3", "1:1:1"}, LocalPref: u32(7), MED: u32(2)}},
+		{Attributes: Attributes{LargeCommunities: []string{"1:1:1"}}}, // zero selector: every service
+	}}
+	cfg.ASN, cfg.RouterID = 1, lo4
+	rules, err := cfg.validate()
+	require.NoError(t, err)
+
+	got := attrsFor(rules, selector.Set{"a": "", "b": ""})
+	assert.Equal(t, []uint32{1<<16 | 1, 2<<16 | 2}, got.communities, "union, sorted, unique")
+	assert.Equal(t, []LargeCommunity{{1, 1, 1}, {3, 3, 3}}, got.large)
+	assert.Equal(t, uint32(1), *got.med, "first rule setting MED wins")
+	assert.Equal(t, uint32(7), *got.localPref)
+
+	none := attrsFor(rules, selector.Set{})
+	assert.Empty(t, none.communities)
+	assert.Equal(t, []LargeCommunity{{1, 1, 1}}, none.large)
+	assert.Nil(t, none.med)
+	assert.True(t, none.equal(attrsFor(rules, nil)))
+	assert.False(t, none.equal(got))
+}
+
+func FuzzParseCommunity(f *testing.F) {
+	for _, s := range []string{"65000:100", "no-export", "65536:1", "1:2:3", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseCommunity(s)
+		if err != nil {
+			return
+		}
+		if _, named := wellKnown[strings.ToLower(s)]; named {
+			return
+		}
+		// A parsed community prints back to an equivalent string.
+		again, err := ParseCommunity(formatCommunity(v))
+		if err != nil || again != v {
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, v, formatCommunity(v), again, err)
+		}
+	})
+}
+
+func FuzzParseLargeCommunity(f *testing.F) {
+	for _, s := range []string{"65000:1:1", "1:2", "4294967296:1:1", "::"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseLargeCommunity(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseLargeCommunity(c.String())
+		if err != nil || again != c {
+			t.Fatalf("%q -> %v -> %v, %v", s, c, again, err)
+		}
+	})
+}
