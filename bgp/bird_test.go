@@ -23,6 +23,7 @@ var (
 	nodeV4   = netip.MustParseAddr("10.213.0.2")
 	routerV6 = netip.MustParseAddr("2001:db8:213::1")
 	nodeV6   = netip.MustParseAddr("2001:db8:213::2")
+	nodeV6b  = netip.MustParseAddr("2001:db8:213::3") // a second node address, for LocalAddress
 
 	deathstarV4 = netip.MustParseAddr("172.18.255.201")
 	deathstarV6 = netip.MustParseAddr("2001:db8:dead:beef::111")
@@ -53,7 +54,7 @@ func newBIRDNet(t testing.TB, neighbors []bird.Neighbor) *birdLab {
 	for _, a := range []struct {
 		ns   *netns.NS
 		cidr string
-	}{{l.router, "10.213.0.1/30"}, {l.router, "2001:db8:213::1/64"}, {l.node, "10.213.0.2/30"}, {l.node, "2001:db8:213::2/64"}} {
+	}{{l.router, "10.213.0.1/30"}, {l.router, "2001:db8:213::1/64"}, {l.node, "10.213.0.2/30"}, {l.node, "2001:db8:213::2/64"}, {l.node, "2001:db8:213::3/64"}} {
 		require.NoError(t, a.ns.Addr("eth0", a.cidr))
 	}
 	l.bird = bird.StartT(t, l.router, bird.Config{RouterID: routerV4, ASN: routerASN, Kernel: true, Neighbors: neighbors})
@@ -140,13 +141,15 @@ var deathstar = announce.Service{
 
 // TestBIRDInterop: IPv4 and IPv6 sessions to BIRD; host routes with the
 // right next hops and communities in BIRD and in the router's kernel;
-// withdraw; BIRD restart relearns.
+// withdraw; BIRD restart relearns. The IPv6 session runs from a chosen
+// source address (Peer.LocalAddress), which becomes the next hop.
 func TestBIRDInterop(t *testing.T) {
 	l := newBIRDLab(t,
-		[]bird.Neighbor{birdNeighbor("node4", nodeV4), birdNeighbor("node6", nodeV6)},
+		[]bird.Neighbor{birdNeighbor("node4", nodeV4), birdNeighbor("node6", nodeV6b)},
 		[]nodeRule{{Selector: "org=empire", Attributes: Attributes{Communities: []string{"65000:100"}, LargeCommunities: []string{"65000:1:1"}}}})
-	for _, a := range []netip.Addr{routerV4, routerV6} {
-		p := speakerPeer(a)
+	p4, p6 := speakerPeer(routerV4), speakerPeer(routerV6)
+	p6.LocalAddress = nodeV6b
+	for _, p := range []Peer{p4, p6} {
 		l.speak.must(nodeRequest{Op: "addpeer", Peer: &p})
 	}
 	l.bird.WaitEstablishedT(t, "node4")
@@ -161,13 +164,13 @@ func TestBIRDInterop(t *testing.T) {
 	assert.Equal(t, "node4", v4.Protocol)
 	assert.Equal(t, nodeV4, v4.Gateway)
 	assert.Equal(t, "node6", v6.Protocol)
-	assert.Equal(t, nodeV6, v6.Gateway)
+	assert.Equal(t, nodeV6b, v6.Gateway)
 	for _, r := range []bird.Route{v4, v6} {
 		assert.Equal(t, []string{"65000:100"}, r.Communities, r.Prefix)
 		assert.Equal(t, []string{"65000:1:1"}, r.LargeCommunities, r.Prefix)
 		assert.Equal(t, "65001", r.ASPath, r.Prefix)
 	}
-	assert.Contains(t, l.waitKernel(t, deathstarV6, "via 2001:db8:213::2"), "proto bird")
+	assert.Contains(t, l.waitKernel(t, deathstarV6, "via 2001:db8:213::3"), "proto bird")
 	l.waitKernel(t, deathstarV4, "via 10.213.0.2")
 
 	l.speak.must(nodeRequest{Op: "withdraw", Key: deathstar.Key})
@@ -179,7 +182,7 @@ func TestBIRDInterop(t *testing.T) {
 	l.bird.WaitRoutesT(t, "routes again", birdHas(host(deathstarV4), host(deathstarV6)))
 	require.NoError(t, l.bird.Restart())
 	l.bird.WaitRoutesT(t, "routes relearned after BIRD restart", birdHas(host(deathstarV4), host(deathstarV6)))
-	l.waitKernel(t, deathstarV6, "via 2001:db8:213::2")
+	l.waitKernel(t, deathstarV6, "via 2001:db8:213::3")
 
 	// Close withdraws: BIRD and its kernel forget the routes.
 	l.speak.must(nodeRequest{Op: "close"})

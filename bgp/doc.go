@@ -50,16 +50,18 @@
 // idle goroutine per Speaker behind (its server loop has no way to stop);
 // every goroutine started by this package ends.
 //
-// Run one Speaker per process at a time: GoBGP v3 keeps its route-selection
-// options in package variables that every server writes when it starts and
-// reads while it selects routes, so two GoBGP servers running at once in one
-// process race (the race detector reports it; the values written are the
-// same). lbkit's own tests start them one after another.
+// GoBGP v3 keeps its route-selection options in package variables that
+// every GoBGP server writes when it starts and reads while it selects
+// routes. Starting a Speaker while another GoBGP server in the same process
+// is busy is therefore a data race inside GoBGP (harmless in practice, as
+// every start writes the same values, but the race detector reports it).
+// New serializes starts among Speakers; start speakers before they carry
+// routes, or run one per process.
 //
 // # Deviations from the design sketch
 //
 // Peer has, beyond the sketch, ConnectRetry, RestartTime, LocalAddress,
-// NextHopIPv4 and NextHopIPv6; attribute rules are Config.Rules (Rule holds a
-// selector.Selector and the Attributes); Speaker has UpdatePeer and
-// CloseGraceful.
+// NextHopIPv4 and NextHopIPv6; Config has ListenAddrs, Rules (a Rule holds a
+// selector.Selector and the Attributes) and AggregateIPv4/IPv6; Speaker has
+// UpdatePeer and CloseGraceful.
 package bgp

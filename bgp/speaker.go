@@ -67,6 +67,9 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 	return s, nil
 }
 
+// startMu serializes GoBGP starts, which write GoBGP's package variables.
+var startMu sync.Mutex
+
 func (s *Speaker) start(ctx context.Context) error {
 	port := s.cfg.ListenPort
 	if port == 0 {
@@ -80,7 +83,10 @@ func (s *Speaker) start(ctx context.Context) error {
 	for _, a := range s.cfg.ListenAddrs {
 		g.ListenAddresses = append(g.ListenAddresses, a.String())
 	}
-	if err := s.srv.StartBgp(ctx, &api.StartBgpRequest{Global: g}); err != nil {
+	startMu.Lock()
+	err := s.srv.StartBgp(ctx, &api.StartBgpRequest{Global: g})
+	startMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("bgp: start: %w", err)
 	}
 	if err := s.applyPolicies(ctx, nil); err != nil {
@@ -91,7 +97,7 @@ func (s *Speaker) start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.stopWatch = cancel
-	err := s.srv.WatchEvent(wctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
+	err = s.srv.WatchEvent(wctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("bgp: watch: %w", err)

@@ -448,3 +448,28 @@ func waitRouterState(t testing.TB, r *testRouter, addr netip.Addr, ok func(api.P
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPassiveListener: the router dials the speaker, which listens on an
+// unprivileged port; multihop and timers are set.
+func TestPassiveListener(t *testing.T) {
+	port := freePort(t, lo4)
+	s := newSpeaker(t, Config{ListenPort: int32(port), ListenAddrs: []netip.Addr{lo4}})
+	r := newTestRouter(t, lo4, routerASN)
+	r.addNeighbor(t, lo4, speakerASN, func(p *api.Peer) {
+		p.Transport = &api.Transport{RemotePort: uint32(port)}
+		p.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: 2}
+	})
+	ctx := context.Background()
+	require.NoError(t, s.AddPeer(ctx, Peer{
+		Address: lo4, ASN: routerASN, Passive: true, EBGPMultihop: 2,
+		HoldTime: 9 * time.Second, KeepaliveTime: 3 * time.Second, LocalAddress: lo4,
+	}))
+	waitState(t, s, lo4, StateEstablished)
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
+	r.waitRoutes(t, "route over the accepted session", hasExactly("172.18.255.201/32"))
+	var hold uint64
+	require.NoError(t, r.srv.ListPeer(ctx, &api.ListPeerRequest{Address: lo4.String()}, func(p *api.Peer) {
+		hold = p.GetTimers().GetState().GetNegotiatedHoldTime()
+	}))
+	assert.Equal(t, uint64(9), hold, "our hold time was negotiated")
+}
