@@ -133,7 +133,8 @@ func (mm *managerModel) reason(req ipam.Request) (ipam.Reason, bool) {
 		return ipam.PoolDeleted, true
 	case len(r.live) != len(r.addrs):
 		return ipam.AddrLeftPool, true
-	case len(req.Addrs) > 0 && !slices.Equal(req.Addrs, r.addrs), !fits(req.Families, r.addrs):
+	case req.Pool != "" && req.Pool != r.pool,
+		len(req.Addrs) > 0 && !slices.Equal(req.Addrs, r.addrs), !fits(req.Families, r.addrs):
 		return ipam.RequestChanged, true
 	case !p.cfg.ServiceSelector.Matches(req.Labels):
 		return ipam.NotSelected, true
@@ -175,7 +176,8 @@ func (mm *managerModel) specific(req ipam.Request) (*modelPool, []netip.Addr) {
 	a := req.Addrs[0]
 	for _, p := range mm.pools {
 		if slices.ContainsFunc(p.cfg.Ranges, func(r ipam.Range) bool { return r.Contains(a) }) {
-			if p.cfg.ServiceSelector.Matches(req.Labels) && p.addrs[a] && mm.heldBy(a) == "" {
+			if (req.Pool == "" || req.Pool == p.cfg.Name) && p.cfg.ServiceSelector.Matches(req.Labels) &&
+				p.addrs[a] && mm.heldBy(a) == "" {
 				return p, req.Addrs
 			}
 			return nil, nil
@@ -186,7 +188,8 @@ func (mm *managerModel) specific(req ipam.Request) (*modelPool, []netip.Addr) {
 
 func (mm *managerModel) auto(req ipam.Request) (*modelPool, []netip.Addr) {
 	for _, p := range mm.order() {
-		if p.cfg.Disabled || !p.cfg.ServiceSelector.Matches(req.Labels) {
+		if p.cfg.Disabled || !p.cfg.ServiceSelector.Matches(req.Labels) ||
+			(req.Pool == "" && p.cfg.ManualOnly) || (req.Pool != "" && req.Pool != p.cfg.Name) {
 			continue
 		}
 		var got []netip.Addr
@@ -271,6 +274,7 @@ func randomModelPool(rnd *rand.Rand, i int) ipam.Pool {
 		Priority:        rnd.IntN(3),
 		AllowFirstLast:  rnd.IntN(2) == 0,
 		Disabled:        rnd.IntN(6) == 0,
+		ManualOnly:      rnd.IntN(5) == 0,
 	}
 }
 
@@ -278,6 +282,9 @@ func randomModelRequest(rnd *rand.Rand) ipam.Request {
 	r := ipam.Request{Key: fmt.Sprintf("ns/s%d", rnd.IntN(12)), Families: ipam.FamilyPolicy(rnd.IntN(4))}
 	if t := modelTier[rnd.IntN(len(modelTier))]; t != "" {
 		r.Labels = selector.Set{"tier": t}
+	}
+	if rnd.IntN(5) == 0 {
+		r.Pool = fmt.Sprintf("pool%d", rnd.IntN(4))
 	}
 	if rnd.IntN(4) == 0 {
 		a := netip.AddrFrom4([4]byte{10, 0, byte(rnd.IntN(4)), byte(rnd.IntN(20))})
@@ -322,8 +329,8 @@ func (mm *managerModel) step(t *testing.T, m *ipam.Manager, rnd *rand.Rand) stri
 		p := randomModelPool(rnd, rnd.IntN(4))
 		setPool(t, m, p)
 		mm.setPool(p)
-		return fmt.Sprintf("SetPool(%s %v sel=%q prio=%d firstLast=%v disabled=%v)", p.Name, p.Ranges,
-			p.ServiceSelector, p.Priority, p.AllowFirstLast, p.Disabled)
+		return fmt.Sprintf("SetPool(%s %v sel=%q prio=%d firstLast=%v disabled=%v manual=%v)", p.Name, p.Ranges,
+			p.ServiceSelector, p.Priority, p.AllowFirstLast, p.Disabled, p.ManualOnly)
 	case n == 1:
 		name := fmt.Sprintf("pool%d", rnd.IntN(4))
 		err := m.DeletePool(name)
@@ -346,7 +353,7 @@ func (mm *managerModel) step(t *testing.T, m *ipam.Manager, rnd *rand.Rand) stri
 		return "Release(" + key + ")"
 	}
 	req := randomModelRequest(rnd)
-	op := fmt.Sprintf("Assign(%s labels=%v %v addrs=%v)", req.Key, req.Labels, req.Families, req.Addrs)
+	op := fmt.Sprintf("Assign(%s labels=%v %v addrs=%v pool=%q)", req.Key, req.Labels, req.Families, req.Addrs, req.Pool)
 	addrs, pool, reason, ok := mm.assign(req)
 	a, err := m.Assign(req)
 	if !ok {
