@@ -196,8 +196,8 @@ func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
 		return nil
 	}
 	for _, iv := range s.ranges {
-		iv.slot = s.w.add(iv.hi, iv.hi.sub(iv.lo).addOne())
-		s.free.ReplaceOrInsert(iv)
+		iv.slot = s.w.add(iv.hi.sub(iv.lo).addOne())
+		s.put(iv)
 	}
 	return s
 }

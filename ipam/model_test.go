@@ -47,8 +47,8 @@ func checkInvariants(t testing.TB, a *Allocator) {
 			sum.Add(sum, spanSize(iv.lo, iv.hi))
 			if s.w != nil {
 				got := s.w.prefix(int(iv.slot)).sub(s.w.prefix(int(iv.slot) - 1))
-				if got != size || s.w.key[iv.slot] != iv.hi || slots[iv.slot] {
-					t.Fatalf("%v: slot %d of %v: weight %v key %v", s.family, iv.slot, iv, got, s.w.key[iv.slot])
+				if got != size || s.w.spans[iv.slot] != iv || slots[iv.slot] {
+					t.Fatalf("%v: slot %d of %v: weight %v span %v", s.family, iv.slot, iv, got, s.w.spans[iv.slot])
 				}
 				slots[iv.slot] = true
 			}

@@ -23,6 +23,12 @@ func (s *space) isReserved(v uint128) bool {
 	return ok
 }
 
+// put inserts or rewrites (same hi) the free interval it.
+func (s *space) put(it interval) {
+	s.free.ReplaceOrInsert(it)
+	s.w.track(it)
+}
+
 // take removes v from the free interval it, which contains it.
 func (s *space) take(it interval, v uint128) {
 	switch {
@@ -31,22 +37,21 @@ func (s *space) take(it interval, v uint128) {
 		s.w.remove(it.slot, u128One)
 	case v == it.lo: // key (hi) unchanged: rewrite in place
 		it.lo = v.addOne()
-		s.free.ReplaceOrInsert(it)
+		s.put(it)
 		s.w.shrink(it.slot)
 	case v == it.hi:
 		s.free.Delete(it)
 		it.hi = v.subOne()
-		s.free.ReplaceOrInsert(it)
+		s.put(it)
 		s.w.shrink(it.slot)
-		s.w.setKey(it.slot, it.hi)
 	default: // split: the right part keeps the key, the left part is new
 		left := interval{lo: it.lo, hi: v.subOne()}
 		leftSize := left.hi.sub(left.lo).addOne()
 		it.lo = v.addOne()
-		s.free.ReplaceOrInsert(it)
+		s.put(it)
 		s.w.update(it.slot, uint128{}.sub(leftSize.addOne()))
-		left.slot = s.w.add(left.hi, leftSize)
-		s.free.ReplaceOrInsert(left)
+		left.slot = s.w.add(leftSize)
+		s.put(left)
 	}
 }
 
@@ -78,20 +83,19 @@ func (s *space) give(v uint128) bool {
 		s.free.Delete(prev)
 		s.w.remove(prev.slot, prev.hi.sub(prev.lo).addOne())
 		next.lo = prev.lo
-		s.free.ReplaceOrInsert(next)
+		s.put(next)
 		s.w.update(next.slot, prev.hi.sub(prev.lo).add(uint128{0, 2}))
 	case joinNext:
 		next.lo = v
-		s.free.ReplaceOrInsert(next)
+		s.put(next)
 		s.w.grow(next.slot)
 	case joinPrev:
 		s.free.Delete(prev)
 		prev.hi = v
-		s.free.ReplaceOrInsert(prev)
+		s.put(prev)
 		s.w.grow(prev.slot)
-		s.w.setKey(prev.slot, v)
 	default:
-		s.free.ReplaceOrInsert(interval{lo: v, hi: v, slot: s.w.add(v, u128One)})
+		s.put(interval{lo: v, hi: v, slot: s.w.add(u128One)})
 	}
 	return true
 }
@@ -105,7 +109,7 @@ func (s *space) pickRandom(r *rand.Rand) (interval, uint128) {
 		return it, uint128{r.Uint64(), r.Uint64()}
 	}
 	slot, off := s.w.find(uniform128(r, total))
-	it, _ := s.free.Get(interval{hi: s.w.key[slot]})
+	it := s.w.spans[slot]
 	return it, it.lo.add(off)
 }
 

@@ -13,24 +13,24 @@ import "math/bits"
 // Sums are modulo 2^128: the only sum that can reach 2^128 is the total of
 // a fully free ::/0, which then reads as zero (see total).
 type weights struct {
-	tree  []uint128 // 1-based Fenwick array; tree[0] is unused
-	key   []uint128 // key[slot] is the hi bound (btree key) of the slot's interval
-	spare []int32   // slots whose interval is gone (weight zero)
+	tree  []uint128  // 1-based Fenwick array; tree[0] is unused
+	spans []interval // spans[slot] is a copy of the slot's interval, to skip a tree lookup
+	spare []int32    // slots whose interval is gone (weight zero)
 }
 
 func newWeights() *weights {
-	return &weights{tree: make([]uint128, 1), key: make([]uint128, 1)}
+	return &weights{tree: make([]uint128, 1), spans: make([]interval, 1)}
 }
 
-// add stores a new interval with btree key hi and size n; it returns its slot.
-func (w *weights) add(hi, n uint128) int32 {
+// add makes a slot of weight n for a new interval, to be recorded with
+// track; it returns the slot.
+func (w *weights) add(n uint128) int32 {
 	if w == nil {
 		return 0
 	}
 	if k := len(w.spare); k > 0 {
 		s := w.spare[k-1]
 		w.spare = w.spare[:k-1]
-		w.key[s] = hi
 		w.update(s, n)
 		return s
 	}
@@ -38,7 +38,7 @@ func (w *weights) add(hi, n uint128) int32 {
 	// tree[i] covers (i-lowbit(i), i]: n plus the existing slots it covers.
 	v := n.add(w.prefix(i - 1)).sub(w.prefix(i - i&-i))
 	w.tree = append(w.tree, v)
-	w.key = append(w.key, hi)
+	w.spans = append(w.spans, interval{})
 	return int32(i)
 }
 
@@ -65,10 +65,10 @@ func (w *weights) update(s int32, d uint128) {
 func (w *weights) grow(s int32)   { w.update(s, u128One) }
 func (w *weights) shrink(s int32) { w.update(s, u128Max) }
 
-// setKey records that slot s now belongs to the interval keyed hi.
-func (w *weights) setKey(s int32, hi uint128) {
+// track records it as the current interval of its slot.
+func (w *weights) track(it interval) {
 	if w != nil {
-		w.key[s] = hi
+		w.spans[it.slot] = it
 	}
 }
 
