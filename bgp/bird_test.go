@@ -54,7 +54,7 @@ func newBIRDNet(t testing.TB, neighbors []bird.Neighbor) *birdLab {
 	for _, a := range []struct {
 		ns   *netns.NS
 		cidr string
-	}{{l.router, "10.213.0.1/30"}, {l.router, "2001:db8:213::1/64"}, {l.node, "10.213.0.2/30"}, {l.node, "2001:db8:213::2/64"}, {l.node, "2001:db8:213::3/64"}} {
+	}{{l.router, "10.213.0.1/30"}, {l.router, "2001:db8:213::1/64"}, {l.node, "10.213.0.2/30"}, {l.node, "2001:db8:213::2/64"}} {
 		require.NoError(t, a.ns.Addr("eth0", a.cidr))
 	}
 	l.bird = bird.StartT(t, l.router, bird.Config{RouterID: routerV4, ASN: routerASN, Kernel: true, Neighbors: neighbors})
@@ -147,6 +147,7 @@ func TestBIRDInterop(t *testing.T) {
 	l := newBIRDLab(t,
 		[]bird.Neighbor{birdNeighbor("node4", nodeV4), birdNeighbor("node6", nodeV6b)},
 		[]nodeRule{{Selector: "org=empire", Attributes: Attributes{Communities: []string{"65000:100"}, LargeCommunities: []string{"65000:1:1"}}}})
+	require.NoError(t, l.node.Addr("eth0", nodeV6b.String()+"/64"))
 	p4, p6 := speakerPeer(routerV4), speakerPeer(routerV6)
 	p6.LocalAddress = nodeV6b
 	for _, p := range []Peer{p4, p6} {
