@@ -1,6 +1,29 @@
 // Package announce defines how lbkit makes the network reach service
 // addresses: the Announcer interface, implemented by the bgp and l2
-// packages, and combinators that controllers compose.
+// packages, and combinators that controllers compose:
+//
+//   - Select passes on only the services whose labels match a selector, and
+//     withdraws a service whose labels stop matching ("announce over BGP
+//     only what is labelled announced=bgp").
+//   - Multi fans every call out to several announcers, trying each and
+//     joining their errors.
+//
+// A controller typically builds one Announcer at start,
+//
+//	a := announce.Multi(
+//		announce.Select(selector.MustParse("announced=bgp"), speaker),
+//		announce.Select(selector.MustParse("announced=l2"), l2announcer),
+//	)
+//
+// calls a.Announce for every service it reconciles (with all its current
+// addresses) and a.Withdraw when a service goes away. Package announcetest
+// provides a Recorder for the controller's unit tests.
+//
+// # Concurrency
+//
+// Announcers in lbkit, and those returned by Select and Multi (over
+// announcers that are), are safe for concurrent use. Select serializes the
+// calls for one key, so that a label flip never races its own withdrawal.
 package announce
 
 import (

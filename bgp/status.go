@@ -3,6 +3,7 @@ package bgp
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -117,6 +118,10 @@ func (s *Speaker) onEvent(r *api.WatchEventResponse) {
 		return
 	}
 	ev := PeerEvent{Address: addr, State: stateFromAPI(pe.GetPeer().GetState().GetSessionState()), Time: time.Now()}
-	s.log.Debug("peer state", "peer", ev.Address, "state", ev.State)
+	level := slog.LevelDebug
+	if ev.State == StateEstablished || ev.State == StateIdle {
+		level = slog.LevelInfo
+	}
+	s.log.Log(context.Background(), level, "bgp session", "peer", ev.Address, "state", ev.State)
 	s.hub.publish(ev)
 }
