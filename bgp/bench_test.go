@@ -217,3 +217,18 @@ func waitBIRDCount(b testing.TB, r *bird.Router, want int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// BenchmarkSpeakerAnnounce: one op announces one new single-address
+// service (alternately IPv4 and IPv6) on a speaker without peers.
+func BenchmarkSpeakerAnnounce(b *testing.B) {
+	s := newSpeaker(b, Config{})
+	ctx := context.Background()
+	svcs := overheadServices(0, b.N/2+1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := s.Announce(ctx, svcs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

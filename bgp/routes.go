@@ -24,6 +24,7 @@ type routeState struct {
 type service struct {
 	prefixes []netip.Prefix // sorted, unique
 	attrs    attrs
+	wire     [][]byte // attrs serialized
 }
 
 type route struct {
@@ -56,7 +57,7 @@ func (s *Speaker) Announce(ctx context.Context, svc announce.Service) error {
 	if o := s.services[svc.Key]; o != nil {
 		old = o.prefixes
 	}
-	s.services[svc.Key] = &service{prefixes: prefixes, attrs: a}
+	s.services[svc.Key] = &service{prefixes: prefixes, attrs: a, wire: a.wire()}
 	var errs []error
 	for _, p := range old {
 		if _, found := slices.BinarySearchFunc(prefixes, p, netip.Prefix.Compare); !found {
@@ -146,7 +147,7 @@ func (s *Speaker) sync(ctx context.Context, p netip.Prefix) error {
 	if len(r.keys) == 0 {
 		if r.sent != nil {
 			if err := s.srv.DeletePath(ctx, &api.DeletePathRequest{
-				TableType: api.TableType_GLOBAL, Family: apiFamily(p.Addr()), Path: encodePath(p, attrs{}, true),
+				TableType: api.TableType_GLOBAL, Family: apiFamily(p.Addr()), Path: encodePath(p, nil, true),
 			}); err != nil {
 				return fmt.Errorf("bgp: withdraw %v: %w", p, err)
 			}
@@ -154,12 +155,13 @@ func (s *Speaker) sync(ctx context.Context, p netip.Prefix) error {
 		delete(s.routes, p)
 		return nil
 	}
-	want := s.services[r.keys[0]].attrs
+	owner := s.services[r.keys[0]]
+	want := owner.attrs
 	if r.sent != nil && r.sent.equal(want) {
 		return nil
 	}
 	if _, err := s.srv.AddPath(ctx, &api.AddPathRequest{
-		TableType: api.TableType_GLOBAL, Path: encodePath(p, want, false),
+		TableType: api.TableType_GLOBAL, Path: encodePath(p, owner.wire, false),
 	}); err != nil {
 		return fmt.Errorf("bgp: announce %v: %w", p, err)
 	}
