@@ -20,11 +20,12 @@
 // at once (slots are reused, never shrunk); the weights exist only for Random
 // allocators. NewAllocator costs O(r log r) for r ranges.
 //
-// Memory: a free interval costs about 90 bytes (btree item and node share,
-// plus 32 bytes of weights with Random); allocated addresses cost nothing by
-// themselves. A pool allocated lowest-first stays one interval per range, so
-// the worst case — every allocated address between two free ones — is about
-// 90 bytes per allocation.
+// Memory: a free interval costs about 90 bytes (its btree item and share of
+// a node), and about 125 with Random (Fenwick weight and a copy of the
+// interval per slot); allocated addresses cost nothing by themselves. A pool
+// allocated lowest-first stays about one interval per range; the worst case,
+// every allocated address between two free ones, is one interval per
+// allocation.
 //
 // Errors wrap the sentinels [ErrInvalidRange], [ErrFamily], [ErrOverlap],
 // [ErrExhausted], [ErrInUse], [ErrOutOfRange] and [ErrNotAllocated], to be
