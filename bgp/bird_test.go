@@ -283,3 +283,53 @@ func TestBIRDGracefulRestart(t *testing.T) {
 	l.bird.WaitRoutesT(t, "no routes after Close", birdHas())
 	l.waitKernel(t, deathstarV6, "")
 }
+
+// TestBIRDReflectedRoutes: BIRD exports everything, so it sends our route
+// learned on one session back over the other (its AS path holds our ASN),
+// plus a route of its own. Only BIRD's own route counts as received.
+func TestBIRDReflectedRoutes(t *testing.T) {
+	n4 := birdNeighbor("node4", nodeV4)
+	n6 := birdNeighbor("node6", nodeV6)
+	n4.ExportAll, n6.ExportAll = true, true
+	n6.IPv4, n6.IPv6 = true, true
+	l := newBIRDNet(t, nil)
+	cfg := l.bird.Config()
+	cfg.Neighbors = []bird.Neighbor{n4, n6}
+	cfg.Extra = "protocol static { ipv4; route 10.99.0.0/16 blackhole; }\n"
+	require.NoError(t, l.bird.Reconfigure(cfg))
+	l.speak = startNode(t, l.node, nodeConfig{ASN: speakerASN, RouterID: nodeV4})
+
+	p4 := speakerPeer(routerV4)
+	p6 := speakerPeer(routerV6)
+	p6.Families, p6.NextHopIPv4 = []Family{IPv4Unicast, IPv6Unicast}, nodeV4
+	for _, p := range []Peer{p4, p6} {
+		l.speak.must(nodeRequest{Op: "addpeer", Peer: &p})
+	}
+	l.speak.must(nodeRequest{Op: "announce", Service: &deathstar})
+	rs := l.bird.WaitRoutesT(t, "our routes over both sessions", func(rs []bird.Route) bool {
+		n := 0
+		for _, r := range rs {
+			if r.Prefix == host(deathstarV4) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	t.Logf("BIRD routes: %v", rs)
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ps := l.speak.must(nodeRequest{Op: "peers"}).Peers
+		require.Len(t, ps, 2)
+		if ps[0].Received == 1 && ps[1].Received == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "each session should count BIRD's static route only: %+v", ps)
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The reflection really happens: BIRD sends its best route for our
+	// address to the session it did not learn it from.
+	out, err := l.bird.Command("show", "route", "export", "node6", "all")
+	require.NoError(t, err)
+	t.Logf("exported to node6:\n%s", out)
+}

@@ -47,7 +47,21 @@ func (g *slogLogger) log(level slog.Level, msg string, fields gobgplog.Fields) {
 func (g *slogLogger) Panic(msg string, f gobgplog.Fields) { g.log(slog.LevelError, msg, f) }
 func (g *slogLogger) Fatal(msg string, f gobgplog.Fields) { g.log(slog.LevelError, msg, f) }
 func (g *slogLogger) Error(msg string, f gobgplog.Fields) { g.log(slog.LevelError, msg, f) }
-func (g *slogLogger) Warn(msg string, f gobgplog.Fields)  { g.log(slog.LevelWarn, msg, f) }
+func (g *slogLogger) Warn(msg string, f gobgplog.Fields) {
+	level := slog.LevelWarn
+	if routine[msg] {
+		level = slog.LevelDebug
+	}
+	g.log(level, msg, f)
+}
+
+// routine lists GoBGP warnings that are business as usual for a speaker
+// and come once per route: a router withdrawing one of our own routes that
+// it had reflected back (GoBGP dropped it as an AS-path loop, so it finds
+// nothing to withdraw).
+var routine = map[string]bool{
+	"No matching path for withdraw found, may be path was not installed into table": true,
+}
 func (g *slogLogger) Info(msg string, f gobgplog.Fields)  { g.log(slog.LevelDebug, msg, f) }
 func (g *slogLogger) Debug(msg string, f gobgplog.Fields) { g.log(levelTrace, msg, f) }
 

@@ -36,12 +36,13 @@ func TestSlogLogger(t *testing.T) {
 
 	l.Error("e", gobgplog.Fields{"Key": "10.0.0.1", "Topic": "Peer", gobgplog.FieldFacility: "x"})
 	l.Warn("w", nil)
+	l.Warn("No matching path for withdraw found, may be path was not installed into table", nil)
 	l.Info("i", nil)
 	l.Debug("d", nil) // below the handler's level
 	l.Fatal("f", nil) // must not exit
 	l.Panic("p", nil) // must not panic
-	require.Len(t, recs, 5)
-	levels := []slog.Level{slog.LevelError, slog.LevelWarn, slog.LevelDebug, slog.LevelError, slog.LevelError}
+	require.Len(t, recs, 6)
+	levels := []slog.Level{slog.LevelError, slog.LevelWarn, slog.LevelDebug, slog.LevelDebug, slog.LevelError, slog.LevelError}
 	for i, r := range recs {
 		assert.Equal(t, levels[i], r.Level, r.Message)
 	}

@@ -42,6 +42,8 @@ func TestRender(t *testing.T) {
 	assert.Contains(t, one, "ipv6 {")
 	assert.NotContains(t, one, "ipv4 {")
 	assert.NotContains(t, one, "kernel")
+	all := Config{Neighbors: []Neighbor{{Name: "n", Address: netip.MustParseAddr("10.0.0.1"), ASN: 1, ExportAll: true}}}.Render()
+	assert.Contains(t, all, "ipv4 { import all; export all; };")
 }
 
 func TestParseProtocols(t *testing.T) {

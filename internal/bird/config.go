@@ -45,9 +45,11 @@ type Neighbor struct {
 	// Passive makes BIRD wait for the neighbor to connect.
 	Passive bool
 	// IPv4 and IPv6 select the channels; when both are false the channel
-	// of Address's family is used. NextHopSelf makes BIRD's own address
-	// the next hop of what it sends (it sends nothing by default).
+	// of Address's family is used.
 	IPv4, IPv6 bool
+	// ExportAll makes BIRD send its routes to the neighbor (it sends
+	// nothing by default), including those learned from other neighbors.
+	ExportAll bool
 	// GracefulRestart makes BIRD advertise graceful restart; BIRD is a
 	// graceful-restart helper ("aware") by default anyway.
 	GracefulRestart bool
@@ -112,12 +114,16 @@ func (n Neighbor) render(b *strings.Builder, asn uint32) {
 	if n.HoldTime != 0 {
 		fmt.Fprintf(b, "\thold time %d;\n", n.HoldTime)
 	}
+	export := "none"
+	if n.ExportAll {
+		export = "all"
+	}
 	v4, v6 := n.channels()
 	if v4 {
-		b.WriteString("\tipv4 { import all; export none; };\n")
+		fmt.Fprintf(b, "\tipv4 { import all; export %s; };\n", export)
 	}
 	if v6 {
-		b.WriteString("\tipv6 { import all; export none; };\n")
+		fmt.Fprintf(b, "\tipv6 { import all; export %s; };\n", export)
 	}
 	b.WriteString("}\n")
 }
