@@ -62,6 +62,7 @@ func (g *slogLogger) Warn(msg string, f gobgplog.Fields) {
 var routine = map[string]bool{
 	"No matching path for withdraw found, may be path was not installed into table": true,
 }
+
 func (g *slogLogger) Info(msg string, f gobgplog.Fields)  { g.log(slog.LevelDebug, msg, f) }
 func (g *slogLogger) Debug(msg string, f gobgplog.Fields) { g.log(levelTrace, msg, f) }
 
