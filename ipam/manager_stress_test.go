@@ -146,3 +146,61 @@ func TestManagerConcurrent(t *testing.T) {
 		assert.Equal(t, int64(used[p.Name]), total, p.Name)
 	}
 }
+
+// Pools change while services are assigned and released: afterwards the
+// invariants hold, and re-assigning every service leaves nothing stale.
+func TestManagerConcurrentPoolChurn(t *testing.T) {
+	m := ipam.NewManager()
+	pools := []ipam.Pool{
+		{Name: "a", Priority: 1, Ranges: rangesOf("10.0.0.0/26", "2001:db8::/120")},
+		{Name: "b", Ranges: rangesOf("10.0.0.32/27", "10.1.0.0/26")}, // overlaps a
+		{Name: "c", Strategy: ipam.Random, Ranges: rangesOf("10.2.0.0/24", "2001:db8:2::/64")},
+	}
+	for _, p := range pools {
+		setPool(t, m, p)
+	}
+	const keys = 48
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rnd := rand.New(rand.NewPCG(1, 1))
+		for range 150 {
+			p := pools[rnd.IntN(len(pools))]
+			switch rnd.IntN(4) {
+			case 0:
+				_ = m.DeletePool(p.Name)
+			case 1:
+				p.Disabled = true
+				fallthrough
+			default:
+				p.Ranges = p.Ranges[:1+rnd.IntN(len(p.Ranges))]
+				assert.NoError(t, m.SetPool(p))
+			}
+		}
+		for _, p := range pools {
+			assert.NoError(t, m.SetPool(p))
+		}
+	})
+	for w := range 4 {
+		wg.Go(func() {
+			rnd := rand.New(rand.NewPCG(uint64(w), 2))
+			for range 300 {
+				key := fmt.Sprintf("ns/s%d", rnd.IntN(keys))
+				if rnd.IntN(3) == 0 {
+					_ = m.Release(key)
+					continue
+				}
+				_, _ = m.Assign(ipam.Request{Key: key, Families: ipam.FamilyPolicy(rnd.IntN(4))})
+			}
+		})
+	}
+	wg.Wait()
+	checkManager(t, m)
+	for _, a := range m.Assignments() {
+		_, err := m.Assign(ipam.Request{Key: a.Key, Families: ipam.SingleStackIPv4})
+		require.NoError(t, err)
+	}
+	for _, a := range m.Assignments() {
+		require.False(t, a.Stale, "%v", a)
+	}
+	checkManager(t, m)
+}
