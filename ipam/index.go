@@ -125,14 +125,19 @@ func (x *rangeIndex) remove(e *rangeEntry) []*rangeEntry {
 }
 
 // reevaluate evaluates the freed entries in the order they were added
-// (oldest first), skipping those no longer in the index.
-func (x *rangeIndex) reevaluate(freed []*rangeEntry) {
+// (oldest first), skipping those no longer in the index. It returns those
+// that became active.
+func (x *rangeIndex) reevaluate(freed []*rangeEntry) []*rangeEntry {
 	slices.SortFunc(freed, func(a, b *rangeEntry) int { return cmp.Compare(a.seq, b.seq) })
+	var cleared []*rangeEntry
 	for _, e := range freed {
 		if !e.removed && !e.active && len(e.blockers) == 0 {
-			x.evaluate(e)
+			if x.evaluate(e); e.active {
+				cleared = append(cleared, e)
+			}
 		}
 	}
+	return cleared
 }
 
 // takeDirty returns the pools whose active entries changed since the last

@@ -188,7 +188,7 @@ func (m *Manager) setRanges(p *pool, sorted []Range) {
 		entries[i] = m.index.add(p, r)
 	}
 	p.entries = entries
-	m.index.reevaluate(freed)
+	m.logCleared(m.index.reevaluate(freed))
 	m.collectDirty()
 }
 
@@ -255,6 +255,16 @@ func (m *Manager) logConflicts(p *pool) {
 	}
 }
 
+// logCleared logs the conflicting ranges that are now in use.
+func (m *Manager) logCleared(cleared []*rangeEntry) {
+	if m.log == nil {
+		return
+	}
+	for _, e := range cleared {
+		m.log.Info("ipam: range conflict cleared, now used", "pool", e.pool.name(), "range", e.r)
+	}
+}
+
 // DeletePool deletes the pool named name (ErrNotFound if there is none).
 // Its services keep their records, marked stale, until their next Assign
 // moves them or Release drops them; its addresses are free for other pools
@@ -276,7 +286,7 @@ func (m *Manager) DeletePool(name string) error {
 	}
 	delete(m.pools, name)
 	m.removeOrder(p)
-	m.index.reevaluate(freed)
+	m.logCleared(m.index.reevaluate(freed))
 	m.rebuild()
 	if m.log != nil {
 		m.log.Info("ipam: pool deleted", "pool", name, "services", p.users)

@@ -484,13 +484,14 @@ func TestManagerLogger(t *testing.T) {
 	assign(t, m, ipam.Request{Key: "batuu/deathstar", Pool: "empire-ip-pool", Families: ipam.SingleStackIPv4,
 		Labels: selector.Set{"org": "empire"}})
 	require.NoError(t, m.Release("batuu/deathstar"))
-	require.NoError(t, m.DeletePool("clone"))
+	require.NoError(t, m.DeletePool("empire-ip-pool"))
 	out := buf.String()
 	for _, want := range []string{"range conflicts", "with_pool=empire-ip-pool", "msg=\"ipam: assigned\"",
-		"reassigned", "reason=\"request changed\"", "released", "pool deleted"} {
+		"reassigned", "reason=\"request changed\"", "released", "pool deleted",
+		"conflict cleared, now used\" pool=clone range=172.18.255.200/29"} {
 		assert.Contains(t, out, want)
 	}
-	assert.Equal(t, 5, strings.Count(out, "\n"), out)
+	assert.Equal(t, 6, strings.Count(out, "\n"), out)
 }
 
 func TestManagerAllocs(t *testing.T) {
