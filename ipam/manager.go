@@ -147,7 +147,6 @@ func (m *Manager) upsert(p Pool) *pool {
 		m.pools[p.Name] = st
 		m.markDirty(st)
 		m.insertOrder(st)
-		return st
 	}
 	if st.cfg.Strategy != p.Strategy || st.cfg.AllowFirstLast != p.AllowFirstLast {
 		m.markDirty(st)
@@ -158,6 +157,8 @@ func (m *Manager) upsert(p Pool) *pool {
 		m.insertOrder(st)
 	}
 	st.cfg = p
+	st.svcVirtual = mentions(p.ServiceSelector, ServiceNamespaceLabel, ServiceNameLabel)
+	st.nsVirtual = mentions(p.NamespaceSelector, NamespaceNameLabel)
 	return st
 }
 

@@ -116,6 +116,8 @@ type pool struct {
 	users   int                  // number of services holding addresses
 	dead    bool                 // deleted
 	dirty   bool                 // scheduled for rebuild
+	// svcVirtual and nsVirtual record whether the selectors use virtual labels.
+	svcVirtual, nsVirtual bool
 }
 
 func (p *pool) name() string { return p.cfg.Name }
@@ -164,10 +166,28 @@ func (p *pool) rebuild(m *Manager) []*holder {
 	return dropped
 }
 
-// selects reports whether p's selectors match req.
+// selects reports whether p's selectors match req. Selectors that need no
+// virtual label see the label sets as they are, which is faster.
 func (p *pool) selects(req *request) bool {
-	return p.cfg.ServiceSelector.Matches((*svcLabels)(req)) &&
-		p.cfg.NamespaceSelector.Matches((*nsLabels)(req))
+	svc := selector.Labels((*svcLabels)(req))
+	if !p.svcVirtual {
+		svc = req.Labels
+	}
+	ns := selector.Labels((*nsLabels)(req))
+	if !p.nsVirtual {
+		ns = req.NamespaceLabels
+	}
+	return p.cfg.ServiceSelector.Matches(svc) && p.cfg.NamespaceSelector.Matches(ns)
+}
+
+// mentions reports whether s has a requirement on one of keys.
+func mentions(s selector.Selector, keys ...string) bool {
+	for _, r := range s.Requirements() {
+		if slices.Contains(keys, r.Key) {
+			return true
+		}
+	}
+	return false
 }
 
 // status returns p's PoolStatus.
