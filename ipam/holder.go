@@ -24,43 +24,35 @@ type user struct {
 	ports          []Port
 }
 
-// others returns the users of h other than key.
-func (h *holder) others(key string) []user {
-	var us []user
-	for _, u := range h.users {
-		if u.key != key {
-			us = append(us, u)
-		}
-	}
-	return us
-}
-
 // sharable returns why req (whose service is not counted among the users)
 // cannot share h, or "" if it can.
 func (h *holder) sharable(req *request) string {
-	others := h.others(req.Key)
-	if len(others) == 0 {
-		return ""
-	}
-	if req.SharingKey == "" || req.SharingKey != h.sharingKey {
-		return fmt.Sprintf("held by %s with sharing key %q", userKeys(others), h.sharingKey)
-	}
-	for _, u := range others {
-		if u.namespace != req.Namespace && !h.pool.cfg.AllowCrossNamespaceSharing {
-			return fmt.Sprintf("held by %s of another namespace and pool %q does not allow cross-namespace sharing", u.key, h.pool.name())
+	for _, u := range h.users {
+		if u.key == req.Key {
+			continue
+		}
+		switch {
+		case h.sharingKey == "":
+			return fmt.Sprintf("held by %s, which does not share", h.userKeys())
+		case req.SharingKey != h.sharingKey:
+			return fmt.Sprintf("held by %s with sharing key %q", h.userKeys(), h.sharingKey)
+		case u.namespace != req.Namespace && !h.pool.cfg.AllowCrossNamespaceSharing:
+			return fmt.Sprintf("held by %q of another namespace and pool %q does not allow cross-namespace sharing",
+				u.key, h.pool.name())
 		}
 		for _, p := range req.Ports {
 			if slices.Contains(u.ports, p) {
-				return fmt.Sprintf("port %v collides with %s", p, u.key)
+				return fmt.Sprintf("port %v collides with %q", p, u.key)
 			}
 		}
 	}
 	return ""
 }
 
-func userKeys(us []user) string {
-	keys := make([]string, len(us))
-	for i, u := range us {
+// userKeys lists the keys of h's users, quoted.
+func (h *holder) userKeys() string {
+	keys := make([]string, len(h.users))
+	for i, u := range h.users {
 		keys[i] = fmt.Sprintf("%q", u.key)
 	}
 	return strings.Join(keys, ", ")

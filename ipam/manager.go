@@ -218,7 +218,7 @@ func (m *Manager) rebuild() {
 		}
 		for _, h := range p.rebuild(m) {
 			if m.log != nil {
-				m.log.Info("ipam: address left its pool", "pool", p.name(), "addr", h.addr, "services", userKeys(h.users))
+				m.log.Info("ipam: address left its pool", "pool", p.name(), "addr", h.addr, "services", h.userKeys())
 			}
 		}
 	}

@@ -34,7 +34,7 @@ func TestManagerSharing(t *testing.T) {
 		{"different keys", false,
 			svc{"ns/a", "k", []ipam.Port{tcp(80)}}, svc{"ns/b", "j", []ipam.Port{tcp(443)}}, false, `sharing key "k"`},
 		{"no key", false,
-			svc{"ns/a", "", []ipam.Port{tcp(80)}}, svc{"ns/b", "", []ipam.Port{tcp(443)}}, false, `sharing key ""`},
+			svc{"ns/a", "", []ipam.Port{tcp(80)}}, svc{"ns/b", "", []ipam.Port{tcp(443)}}, false, "does not share"},
 		{"cross-namespace, not allowed", false,
 			svc{"ns/a", "k", []ipam.Port{tcp(80)}}, svc{"other/b", "k", []ipam.Port{tcp(443)}}, false, "another namespace"},
 		{"cross-namespace, allowed", true,
