@@ -3,6 +3,7 @@ package ipam_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/lbkit/lbkit/ipam"
@@ -89,6 +90,7 @@ func runManagerOps(t *testing.T, ops []byte) {
 		ops = ops[:300]
 	}
 	m := ipam.NewManager()
+	active := map[string][]ipam.Range{}
 	for len(ops) >= 3 {
 		op, a, b, c := ops[0]%8, ops[0]/8, ops[1], ops[2]
 		ops = ops[3:]
@@ -111,5 +113,28 @@ func runManagerOps(t *testing.T, ops []byte) {
 			}
 		}
 		checkManager(t, m)
+		checkStillActive(t, active, m.Pools())
+		active = activeRanges(m.Pools())
+	}
+}
+
+func activeRanges(ps []ipam.PoolStatus) map[string][]ipam.Range {
+	a := map[string][]ipam.Range{}
+	for _, p := range ps {
+		a[p.Name] = p.Active
+	}
+	return a
+}
+
+// checkStillActive checks that a range in use before an operation still is
+// if its pool still has it: overlaps never take a range from its pool.
+func checkStillActive(t *testing.T, before map[string][]ipam.Range, after []ipam.PoolStatus) {
+	t.Helper()
+	for _, p := range after {
+		for _, r := range before[p.Name] {
+			if slices.Contains(p.Ranges, r) && !slices.Contains(p.Active, r) {
+				t.Fatalf("%s of pool %s was in use and is no longer: %v", r, p.Name, p.Conflicts)
+			}
+		}
 	}
 }
