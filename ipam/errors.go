@@ -22,10 +22,9 @@ var (
 	ErrOutOfRange = errors.New("ipam: address out of range")
 	// ErrNotAllocated reports the release of an address that is not allocated.
 	ErrNotAllocated = errors.New("ipam: address not allocated")
-)
 
-// Sentinel errors of the Manager, in addition to those above.
-var (
+	// Sentinels of the Manager, which also returns those above.
+
 	// ErrNoPool reports that no pool exists, selects the service or holds
 	// the requested addresses.
 	ErrNoPool = errors.New("ipam: no pool")
