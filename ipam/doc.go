@@ -97,7 +97,8 @@
 // methods; [Request] also has Name (derived from Key when empty); [Port]
 // uses a [Protocol] type; Pool has a Strategy; the extra sentinels
 // [ErrDisabled], [ErrSharing], [ErrInvalidPool] and [ErrInvalidRequest];
-// [WithManagerRandSource]; the virtual namespace label [NamespaceNameLabel].
+// [WithManagerRandSource]; [Manager.Pool] and [Manager.Assignment], which
+// look one up; the virtual namespace label [NamespaceNameLabel].
 // Conflicts are decided by which range was in use first rather than by pool
 // age alone, so that an update never takes a range from existing
 // assignments. A disabled pool still honours requests for specific

@@ -307,6 +307,29 @@ func (m *Manager) Pools() []PoolStatus {
 	return st
 }
 
+// Pool returns the status of the pool named name, and whether it exists.
+func (m *Manager) Pool(name string) (PoolStatus, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p := m.pools[name]
+	if p == nil {
+		return PoolStatus{}, false
+	}
+	return p.status(m.index), true
+}
+
+// Assignment returns the assignment of the service key, and whether it has
+// one (Assignment.Stale says whether it is still valid).
+func (m *Manager) Assignment(key string) (Assignment, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	r := m.records[key]
+	if r == nil {
+		return Assignment{}, false
+	}
+	return r.assignment(Unchanged), true
+}
+
 // Assignments returns every service's assignment, sorted by key, including
 // stale ones (Assignment.Stale).
 func (m *Manager) Assignments() []Assignment {

@@ -50,13 +50,14 @@ func empire(key string) ipam.Request {
 // poolStatus returns the status of the pool name.
 func poolStatus(t testing.TB, m *ipam.Manager, name string) ipam.PoolStatus {
 	t.Helper()
-	for _, s := range m.Pools() {
-		if s.Name == name {
-			return s
+	s, ok := m.Pool(name)
+	require.True(t, ok, "no pool %q", name)
+	for _, p := range m.Pools() {
+		if p.Name == name {
+			require.Equal(t, p, s, "Pool and Pools agree")
 		}
 	}
-	t.Fatalf("no pool %q", name)
-	return ipam.PoolStatus{}
+	return s
 }
 
 // state is an observable snapshot of a Manager.

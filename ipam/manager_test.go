@@ -50,6 +50,13 @@ func TestManagerReferenceScenario(t *testing.T) {
 	assert.Equal(t, 1, s.Services)
 	assert.Empty(t, s.Conflicts)
 	assert.Equal(t, []ipam.Assignment{{Key: "batuu/deathstar", Pool: "empire-ip-pool", Addrs: a.Addrs}}, m.Assignments())
+	got, ok := m.Assignment("batuu/deathstar")
+	assert.True(t, ok)
+	assert.Equal(t, m.Assignments()[0], got)
+	_, ok = m.Assignment("batuu/xwing")
+	assert.False(t, ok)
+	_, ok = m.Pool("nope")
+	assert.False(t, ok)
 
 	require.NoError(t, m.Release("batuu/deathstar"))
 	require.ErrorIs(t, m.Release("batuu/deathstar"), ipam.ErrNotFound)
