@@ -33,6 +33,8 @@ type Manager struct {
 	src     rand.Source  // nil: global source
 	dirty   []*pool      // pools whose allocator must be rebuilt
 	txlog   []undo       // reused by tx
+	txfreed []*holder    // reused by tx
+	spare   []*holder    // freed holders, for reuse
 	req     request      // the request being served, reused
 }
 
@@ -352,11 +354,11 @@ func (m *Manager) Release(key string) error {
 	if r == nil {
 		return fmt.Errorf("%w: service %q holds no addresses", ErrNotFound, key)
 	}
-	t := m.begin()
-	t.release(r)
-	t.end()
 	if m.log != nil {
 		m.log.Info("ipam: released", "service", key, "pool", r.pool.name(), "addrs", r.addrs())
 	}
+	t := m.begin()
+	t.release(r)
+	t.end() // r's holders may be reused from here on
 	return nil
 }

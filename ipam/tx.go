@@ -6,8 +6,9 @@ import "net/netip"
 // leaves the state as it was. Its log is reused across calls (the Manager
 // is locked), so recording costs no allocation.
 type tx struct {
-	m   *Manager
-	ops []undo
+	m     *Manager
+	ops   []undo
+	freed []*holder // holders whose address was freed, reusable once committed
 }
 
 type undoKind uint8
@@ -30,13 +31,26 @@ type undo struct {
 }
 
 // begin starts a transaction on m.
-func (m *Manager) begin() tx { return tx{m: m, ops: m.txlog[:0]} }
+func (m *Manager) begin() tx { return tx{m: m, ops: m.txlog[:0], freed: m.txfreed[:0]} }
 
-// end finishes t, keeping its log for reuse.
+// end finishes t, keeping its log for reuse. Holders freed by a committed
+// transaction (not rolled back) are kept for reuse: nothing refers to them
+// any more.
 func (t *tx) end() {
 	clear(t.ops)
 	t.m.txlog = t.ops[:0]
+	for _, h := range t.freed {
+		if h.dead && len(t.m.spare) < maxSpare {
+			*h = holder{}
+			t.m.spare = append(t.m.spare, h)
+		}
+	}
+	clear(t.freed)
+	t.m.txfreed = t.freed[:0]
 }
+
+// maxSpare bounds the number of holders kept for reuse.
+const maxSpare = 64
 
 func (t *tx) mark() int { return len(t.ops) }
 
@@ -80,7 +94,8 @@ func (t *tx) join(h *holder, req *request) {
 
 // hold registers addr, just allocated from p, as held by req's service.
 func (t *tx) hold(p *pool, addr netip.Addr, req *request) *holder {
-	h := &holder{addr: addr, pool: p, sharingKey: req.SharingKey}
+	h := t.m.newHolder()
+	h.addr, h.pool, h.sharingKey = addr, p, req.SharingKey
 	h.users = h.first[:0]
 	p.register(h)
 	t.ops = append(t.ops, undo{kind: undoHold, h: h})
@@ -132,6 +147,7 @@ func (t *tx) release(r *record) {
 			_ = h.pool.alloc.Release(h.addr)
 			h.pool.forget(h)
 			t.ops = append(t.ops, undo{kind: undoFree, h: h})
+			t.freed = append(t.freed, h)
 		}
 	}
 	t.setRecord(r.key, nil)
@@ -156,4 +172,14 @@ func (m *Manager) setRecord(key string, old, r *record) {
 	}
 	m.records[key] = r
 	r.pool.users++
+}
+
+// newHolder returns a zero holder, reused if possible.
+func (m *Manager) newHolder() *holder {
+	if n := len(m.spare); n > 0 {
+		h := m.spare[n-1]
+		m.spare = m.spare[:n-1]
+		return h
+	}
+	return new(holder)
 }
