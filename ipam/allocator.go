@@ -92,11 +92,10 @@ type Allocator struct {
 	rnd      *rand.Rand
 }
 
-// interval is a free interval [lo, hi]; slot is its weights slot (random
-// strategy only).
+// interval is a free interval [lo, hi]. It is kept at 32 bytes: a larger
+// item makes every btree comparison markedly slower.
 type interval struct {
 	lo, hi uint128
-	slot   int32
 }
 
 func intervalLess(a, b interval) bool { return a.hi.less(b.hi) }
@@ -196,8 +195,8 @@ func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
 		return nil
 	}
 	for _, iv := range s.ranges {
-		iv.slot = s.w.add(iv.hi.sub(iv.lo).addOne())
-		s.put(iv)
+		s.free.ReplaceOrInsert(iv)
+		s.w.add(iv)
 	}
 	return s
 }
@@ -312,7 +311,7 @@ func (a *Allocator) Allocate(f Family) (netip.Addr, error) {
 	}
 	if a.strategy == LowestFirst && it.lo == it.hi {
 		s.free.DeleteMin() // cheaper than Delete: no key comparisons
-		s.w.remove(it.slot, u128One)
+		s.w.remove(it)
 	} else {
 		s.take(it, v)
 	}

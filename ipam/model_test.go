@@ -27,6 +27,9 @@ func checkInvariants(t testing.TB, a *Allocator) {
 		sum := new(big.Int)
 		var prev *interval
 		slots := map[int32]bool{}
+		if s.w != nil {
+			require.Equal(t, s.free.Len(), len(s.w.slotOf), "one slot per free interval")
+		}
 		s.free.Ascend(func(iv interval) bool {
 			if iv.hi.less(iv.lo) {
 				t.Fatalf("%v: interval %v reversed", s.family, iv)
@@ -46,11 +49,12 @@ func checkInvariants(t testing.TB, a *Allocator) {
 			size := iv.hi.sub(iv.lo).addOne()
 			sum.Add(sum, spanSize(iv.lo, iv.hi))
 			if s.w != nil {
-				got := s.w.prefix(int(iv.slot)).sub(s.w.prefix(int(iv.slot) - 1))
-				if got != size || s.w.spans[iv.slot] != iv || slots[iv.slot] {
-					t.Fatalf("%v: slot %d of %v: weight %v span %v", s.family, iv.slot, iv, got, s.w.spans[iv.slot])
+				slot, ok := s.w.slotOf[iv.hi]
+				got := s.w.prefix(int(slot)).sub(s.w.prefix(int(slot) - 1))
+				if !ok || got != size || s.w.spans[slot] != iv || slots[slot] {
+					t.Fatalf("%v: slot %d of %v: weight %v span %v", s.family, slot, iv, got, s.w.spans[slot])
 				}
-				slots[iv.slot] = true
+				slots[slot] = true
 			}
 			prev = &iv
 			return true

@@ -23,36 +23,30 @@ func (s *space) isReserved(v uint128) bool {
 	return ok
 }
 
-// put inserts or rewrites (same hi) the free interval it.
-func (s *space) put(it interval) {
-	s.free.ReplaceOrInsert(it)
-	s.w.track(it)
-}
-
 // take removes v from the free interval it, which contains it.
 func (s *space) take(it interval, v uint128) {
 	switch {
 	case it.lo == it.hi:
 		s.free.Delete(it)
-		s.w.remove(it.slot, u128One)
-	case v == it.lo: // key (hi) unchanged: rewrite in place
-		it.lo = v.addOne()
-		s.put(it)
-		s.w.shrink(it.slot)
+		s.w.remove(it)
+	case v == it.lo: // key (hi) unchanged: rewritten in place
+		s.replace(it, interval{lo: v.addOne(), hi: it.hi})
 	case v == it.hi:
 		s.free.Delete(it)
-		it.hi = v.subOne()
-		s.put(it)
-		s.w.shrink(it.slot)
+		s.replace(it, interval{lo: it.lo, hi: v.subOne()})
 	default: // split: the right part keeps the key, the left part is new
+		s.replace(it, interval{lo: v.addOne(), hi: it.hi})
 		left := interval{lo: it.lo, hi: v.subOne()}
-		leftSize := left.hi.sub(left.lo).addOne()
-		it.lo = v.addOne()
-		s.put(it)
-		s.w.update(it.slot, uint128{}.sub(leftSize.addOne()))
-		left.slot = s.w.add(leftSize)
-		s.put(left)
+		s.free.ReplaceOrInsert(left)
+		s.w.add(left)
 	}
+}
+
+// replace stores nu, which takes the place of old in the weights; if the
+// keys differ, old must already be deleted from the tree.
+func (s *space) replace(old, nu interval) {
+	s.free.ReplaceOrInsert(nu)
+	s.w.resize(old, nu)
 }
 
 // give adds v to the free space, merging it with the free intervals next to
@@ -81,21 +75,17 @@ func (s *space) give(v uint128) bool {
 	switch {
 	case joinPrev && joinNext:
 		s.free.Delete(prev)
-		s.w.remove(prev.slot, prev.hi.sub(prev.lo).addOne())
-		next.lo = prev.lo
-		s.put(next)
-		s.w.update(next.slot, prev.hi.sub(prev.lo).add(uint128{0, 2}))
+		s.w.remove(prev)
+		s.replace(next, interval{lo: prev.lo, hi: next.hi})
 	case joinNext:
-		next.lo = v
-		s.put(next)
-		s.w.grow(next.slot)
+		s.replace(next, interval{lo: v, hi: next.hi})
 	case joinPrev:
 		s.free.Delete(prev)
-		prev.hi = v
-		s.put(prev)
-		s.w.grow(prev.slot)
+		s.replace(prev, interval{lo: prev.lo, hi: v})
 	default:
-		s.put(interval{lo: v, hi: v, slot: s.w.add(u128One)})
+		it := interval{lo: v, hi: v}
+		s.free.ReplaceOrInsert(it)
+		s.w.add(it)
 	}
 	return true
 }

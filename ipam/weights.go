@@ -13,62 +13,68 @@ import "math/bits"
 // Sums are modulo 2^128: the only sum that can reach 2^128 is the total of
 // a fully free ::/0, which then reads as zero (see total).
 type weights struct {
-	tree  []uint128  // 1-based Fenwick array; tree[0] is unused
-	spans []interval // spans[slot] is a copy of the slot's interval, to skip a tree lookup
-	spare []int32    // slots whose interval is gone (weight zero)
+	tree   []uint128         // 1-based Fenwick array; tree[0] is unused
+	spans  []interval        // spans[slot] is the slot's interval
+	slotOf map[uint128]int32 // slot of the interval keyed (ending) at hi
+	spare  []int32           // slots whose interval is gone (weight zero)
 }
 
 func newWeights() *weights {
-	return &weights{tree: make([]uint128, 1), spans: make([]interval, 1)}
+	return &weights{tree: make([]uint128, 1), spans: make([]interval, 1), slotOf: map[uint128]int32{}}
 }
 
-// add makes a slot of weight n for a new interval, to be recorded with
-// track; it returns the slot.
-func (w *weights) add(n uint128) int32 {
+func size(it interval) uint128 { return it.hi.sub(it.lo).addOne() }
+
+// add gives the new free interval it a slot weighted by its size.
+func (w *weights) add(it interval) {
 	if w == nil {
-		return 0
+		return
 	}
 	if k := len(w.spare); k > 0 {
 		s := w.spare[k-1]
 		w.spare = w.spare[:k-1]
-		w.update(s, n)
-		return s
+		w.spans[s], w.slotOf[it.hi] = it, s
+		w.update(s, size(it))
+		return
 	}
 	i := len(w.tree) // new 1-based index
-	// tree[i] covers (i-lowbit(i), i]: n plus the existing slots it covers.
-	v := n.add(w.prefix(i - 1)).sub(w.prefix(i - i&-i))
+	// tree[i] covers (i-lowbit(i), i]: the new weight plus the existing
+	// slots it covers.
+	v := size(it).add(w.prefix(i - 1)).sub(w.prefix(i - i&-i))
 	w.tree = append(w.tree, v)
-	w.spans = append(w.spans, interval{})
-	return int32(i)
+	w.spans = append(w.spans, it)
+	w.slotOf[it.hi] = int32(i)
 }
 
-// remove drops slot s, whose current weight is n.
-func (w *weights) remove(s int32, n uint128) {
+// remove drops the slot of the free interval it.
+func (w *weights) remove(it interval) {
 	if w == nil {
 		return
 	}
-	w.update(s, uint128{}.sub(n))
+	s := w.slotOf[it.hi]
+	delete(w.slotOf, it.hi)
+	w.update(s, uint128{}.sub(size(it)))
 	w.spare = append(w.spare, s)
+}
+
+// resize moves the slot of the free interval old to nu, which replaces it.
+func (w *weights) resize(old, nu interval) {
+	if w == nil {
+		return
+	}
+	s := w.slotOf[old.hi]
+	if old.hi != nu.hi {
+		delete(w.slotOf, old.hi)
+		w.slotOf[nu.hi] = s
+	}
+	w.spans[s] = nu
+	w.update(s, size(nu).sub(size(old)))
 }
 
 // update adds d (modulo 2^128) to the weight of slot s.
 func (w *weights) update(s int32, d uint128) {
-	if w == nil {
-		return
-	}
 	for i := int(s); i < len(w.tree); i += i & -i {
 		w.tree[i] = w.tree[i].add(d)
-	}
-}
-
-// grow adds one to the weight of slot s; shrink subtracts one.
-func (w *weights) grow(s int32)   { w.update(s, u128One) }
-func (w *weights) shrink(s int32) { w.update(s, u128Max) }
-
-// track records it as the current interval of its slot.
-func (w *weights) track(it interval) {
-	if w != nil {
-		w.spans[it.slot] = it
 	}
 }
 
