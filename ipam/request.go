@@ -116,7 +116,8 @@ type Request struct {
 	// NamespaceLabels are the labels of the service's namespace, matched by
 	// pools' NamespaceSelector.
 	NamespaceLabels selector.Set
-	// Families says which address families the service wants.
+	// Families says which address families the service wants; the zero
+	// value is PreferDualStack.
 	Families FamilyPolicy
 	// Addrs are specific addresses wanted, at most one per family, all in
 	// one pool. When set, exactly these addresses are assigned; this is
@@ -128,7 +129,8 @@ type Request struct {
 	// SharingKey lets services with the same key share an address when
 	// their Ports do not collide. Services without a key never share.
 	SharingKey string
-	// Ports are the service's ports, checked for collisions when sharing.
+	// Ports are the service's ports (protocol TCP, UDP or SCTP, number not
+	// zero), checked for collisions when sharing.
 	Ports []Port
 }
 
