@@ -20,9 +20,10 @@
 // at once (slots are reused, never shrunk); the weights exist only for Random
 // allocators. NewAllocator costs O(r log r) for r ranges.
 //
-// Memory: a free interval costs about 90 bytes (its btree item and share of
-// a node), and about 125 with Random (Fenwick weight and a copy of the
-// interval per slot); allocated addresses cost nothing by themselves. A pool
+// Memory: a free interval costs about 70 bytes (its 32-byte btree item and
+// share of a node), and about 155 with Random (Fenwick weight, a copy of the
+// interval and a map entry per slot); allocated addresses cost nothing by
+// themselves. A pool
 // allocated lowest-first stays about one interval per range; the worst case,
 // every allocated address between two free ones, is one interval per
 // allocation.
