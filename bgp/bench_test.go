@@ -85,10 +85,10 @@ func BenchmarkOverhead(b *testing.B) {
 	s := newSpeaker(b, Config{})
 	direct := server.NewBgpServer(server.LoggerOption(newSlogLogger(nil)))
 	go direct.Serve()
-	if err := direct.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{Asn: 65002, RouterId: "10.255.255.3", ListenPort: -1}}); err != nil {
+	if err := startServer(ctx, direct, &api.StartBgpRequest{Global: &api.Global{Asn: 65002, RouterId: "10.255.255.3", ListenPort: -1}}); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = direct.StopBgp(context.Background(), &api.StopBgpRequest{}) })
+	b.Cleanup(func() { _ = stopServer(direct) })
 
 	const n = 1000
 	var lbkit, gobgp time.Duration

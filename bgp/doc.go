@@ -52,11 +52,12 @@
 //
 // GoBGP v3 keeps its route-selection options in package variables that
 // every GoBGP server writes when it starts and reads while it selects
-// routes. Starting a Speaker while another GoBGP server in the same process
-// is busy is therefore a data race inside GoBGP (harmless in practice, as
-// every start writes the same values, but the race detector reports it).
-// New serializes starts among Speakers; start speakers before they carry
-// routes, or run one per process.
+// routes. New starts Speakers one at a time and orders each start before
+// the later work of the other Speakers in the process, so several Speakers
+// may live in one process; a start that overlaps another server's route
+// selection is still a (benign: every start writes the same values) data
+// race inside GoBGP. Start Speakers before they carry routes, and do not
+// run other GoBGP servers beside them.
 //
 // # Deviations from the design sketch
 //

@@ -42,7 +42,7 @@ func newTestRouter(t testing.TB, addr netip.Addr, asn uint32) *testRouter {
 	var err error
 	for range 5 { // the free port may be taken again in between
 		r.port = freePort(t, addr)
-		err = r.srv.StartBgp(context.Background(), &api.StartBgpRequest{Global: &api.Global{
+		err = startServer(context.Background(), r.srv, &api.StartBgpRequest{Global: &api.Global{
 			Asn: asn, RouterId: "10.255.255.1", ListenPort: int32(r.port), ListenAddresses: []string{addr.String()},
 		}})
 		if err == nil {
@@ -50,7 +50,7 @@ func newTestRouter(t testing.TB, addr netip.Addr, asn uint32) *testRouter {
 		}
 	}
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = r.srv.StopBgp(context.Background(), &api.StopBgpRequest{}) })
+	t.Cleanup(func() { _ = stopServer(r.srv) })
 	return r
 }
 

@@ -61,14 +61,11 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 	}
 	go s.srv.Serve()
 	if err := s.start(ctx); err != nil {
-		_ = s.srv.StopBgp(context.Background(), &api.StopBgpRequest{})
+		_ = stopServer(s.srv)
 		return nil, err
 	}
 	return s, nil
 }
-
-// startMu serializes GoBGP starts, which write GoBGP's package variables.
-var startMu sync.Mutex
 
 func (s *Speaker) start(ctx context.Context) error {
 	port := s.cfg.ListenPort
@@ -83,9 +80,7 @@ func (s *Speaker) start(ctx context.Context) error {
 	for _, a := range s.cfg.ListenAddrs {
 		g.ListenAddresses = append(g.ListenAddresses, a.String())
 	}
-	startMu.Lock()
-	err := s.srv.StartBgp(ctx, &api.StartBgpRequest{Global: g})
-	startMu.Unlock()
+	err := startServer(ctx, s.srv, &api.StartBgpRequest{Global: g})
 	if err != nil {
 		return fmt.Errorf("bgp: start: %w", err)
 	}
@@ -142,7 +137,7 @@ func (s *Speaker) shutdown(graceful bool) error {
 	s.peerMu.Unlock()
 	s.stopWatch()
 	s.hub.close()
-	errs = append(errs, s.srv.StopBgp(context.Background(), &api.StopBgpRequest{}))
+	errs = append(errs, stopServer(s.srv))
 	return errors.Join(errs...)
 }
 
