@@ -2,7 +2,9 @@ package bgp
 
 import (
 	"context"
+	"net/netip"
 	"sync"
+	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/server"
@@ -43,5 +45,67 @@ func stopServer(srv *server.BgpServer) error {
 	servers.Lock()
 	delete(servers.live, srv)
 	servers.Unlock()
+	drainPeers(srv)
 	return srv.StopBgp(context.Background(), &api.StopBgpRequest{})
+}
+
+// drainTimeout bounds how long stopServer waits for sessions to end.
+const drainTimeout = 5 * time.Second
+
+// drainPeers removes srv's peers (each gets a CEASE, as StopBgp would send)
+// and waits until GoBGP has torn down every established session. StopBgp
+// alone clears the global configuration while the goroutines of the
+// sessions it ends may still read it; after the teardown those goroutines
+// are gone.
+func drainPeers(srv *server.BgpServer) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	var all []string
+	waiting := map[netip.Addr]bool{}
+	_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+		all = append(all, p.GetConf().GetNeighborAddress())
+		if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
+			if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
+				waiting[a] = true
+			}
+		}
+	})
+	if len(all) == 0 {
+		return
+	}
+	var mu sync.Mutex
+	done := make(chan struct{})
+	// GoBGP reports a torn-down session as a peer event of type UNKNOWN
+	// and state IDLE, after its goroutines have ended.
+	err := srv.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
+		pe := r.GetPeer()
+		if pe == nil || pe.GetType() != api.WatchEventResponse_PeerEvent_UNKNOWN {
+			return
+		}
+		a, err := netip.ParseAddr(pe.GetPeer().GetState().GetNeighborAddress())
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if waiting[a] {
+			delete(waiting, a)
+			if len(waiting) == 0 {
+				close(done)
+			}
+		}
+	})
+	for _, a := range all {
+		_ = srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: a})
+	}
+	mu.Lock()
+	idle := len(waiting) == 0
+	mu.Unlock()
+	if err != nil || idle {
+		return
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
