@@ -10,45 +10,15 @@ import (
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/l2"
-	"github.com/mdlayher/arp"
-	"github.com/mdlayher/ethernet"
+	"github.com/lbkit/lbkit/l2/l2test"
 )
 
-// memConn is a net.PacketConn of Ethernet frames in memory, standing in for
-// an AF_PACKET socket.
-type memConn struct {
-	in, out chan []byte
-	done    chan struct{}
-}
-
-func (c *memConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	select {
-	case f := <-c.in:
-		return copy(b, f), nil, nil
-	case <-c.done:
-		return 0, nil, net.ErrClosed
-	}
-}
-
-func (c *memConn) WriteTo(b []byte, _ net.Addr) (int, error) {
-	c.out <- append([]byte(nil), b...)
-	return len(b), nil
-}
-
-func (c *memConn) Close() error                     { close(c.done); return nil }
-func (c *memConn) LocalAddr() net.Addr              { return nil }
-func (c *memConn) SetDeadline(time.Time) error      { return nil }
-func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
-
-// An announcer on an injected connection answers an ARP request for the
-// service address with the interface's MAC.
+// An announcer answers, on an in-memory Ethernet segment, the ARP request
+// of a host for the service address with the interface's MAC.
 func Example() {
-	conn := &memConn{in: make(chan []byte, 1), out: make(chan []byte, 1), done: make(chan struct{})}
+	var seg l2test.Segment // stands in for the node's LAN
 	eth0 := &net.Interface{Index: 2, Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
-	a, err := l2.NewWithLinks(context.Background(), l2.Config{
-		Gratuitous: l2.Gratuitous{Count: -1}, // keep the example's wire quiet
-	}, l2.Link{Interface: eth0, Conn: conn})
+	a, err := l2.NewWithLinks(context.Background(), l2.Config{}, l2.Link{Interface: eth0, Conn: seg.Attach()})
 	if err != nil {
 		panic(err)
 	}
@@ -58,22 +28,15 @@ func Example() {
 		panic(err)
 	}
 
-	// A client on the segment asks who has 172.18.255.201.
-	client := net.HardwareAddr{2, 0, 0, 0, 0, 0xcc}
-	req, _ := arp.NewPacket(arp.OperationRequest, client, netip.MustParseAddr("172.18.0.10"),
-		ethernet.Broadcast, netip.MustParseAddr("172.18.255.201"))
-	payload, _ := req.MarshalBinary()
-	frame, _ := (&ethernet.Frame{Destination: ethernet.Broadcast, Source: client,
-		EtherType: ethernet.EtherTypeARP, Payload: payload}).MarshalBinary()
-	conn.in <- frame
-
-	var f ethernet.Frame
-	_ = f.UnmarshalBinary(<-conn.out)
-	var reply arp.Packet
-	_ = reply.UnmarshalBinary(f.Payload)
-	fmt.Printf("%v: %v is at %v (to %v)\n", reply.Operation, reply.SenderIP, reply.SenderHardwareAddr, f.Destination)
+	client, err := l2test.NewHost(&seg, net.HardwareAddr{2, 0, 0, 0, 0, 0xcc}, netip.MustParseAddr("172.18.0.10"))
+	if err != nil {
+		panic(err)
+	}
+	defer client.Close()
+	mac, err := client.Resolve(context.Background(), svc.Addrs[0], time.Second)
+	fmt.Println(svc.Addrs[0], "is at", mac, err)
 	// Output:
-	// OperationReply: 172.18.255.201 is at 02:00:00:00:00:01 (to 02:00:00:00:00:cc)
+	// 172.18.255.201 is at 02:00:00:00:00:01 <nil>
 }
 
 // Every node computes the same leader per service; when the leader dies,

@@ -17,6 +17,7 @@ import (
 	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/ipam"
 	"github.com/lbkit/lbkit/l2"
+	"github.com/lbkit/lbkit/l2/l2test"
 )
 
 // The default mode's cast, all in this process on loopback.
@@ -90,13 +91,13 @@ func bgpClient(r *loopRouter, n *loopNode) dialFunc {
 
 // arpClient is the host on the node's segment: it reaches an address only
 // if someone answers ARP for it with the node's MAC.
-func arpClient(h *arpHost, n *loopNode) dialFunc {
+func arpClient(h *l2test.Host, n *loopNode) dialFunc {
 	return func(ctx context.Context, _, addr string) (net.Conn, error) {
 		dst, err := netip.ParseAddrPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		mac, err := h.resolve(ctx, dst.Addr(), arpTimeout)
+		mac, err := resolve(ctx, h, dst.Addr())
 		if err != nil {
 			return nil, err
 		}
@@ -105,6 +106,31 @@ func arpClient(h *arpHost, n *loopNode) dialFunc {
 		}
 		return n.dialVia(ctx, lo4)
 	}
+}
+
+// errNoARPReply reports that nobody on the segment answered.
+var errNoARPReply = errors.New("no ARP reply")
+
+// resolve asks the host's segment who has ip and waits arpTimeout for a
+// reply, as the host's kernel would.
+func resolve(ctx context.Context, h *l2test.Host, ip netip.Addr) (net.HardwareAddr, error) {
+	mac, err := h.Resolve(ctx, ip, arpTimeout)
+	if errors.Is(err, l2test.ErrNoReply) {
+		return nil, fmt.Errorf("who-has %v: %w within %v", ip, errNoARPReply, arpTimeout)
+	}
+	return mac, err
+}
+
+// gratuitousARP returns the gratuitous ARP the host has seen, as
+// "ip is-at mac".
+func gratuitousARP(h *l2test.Host) []string {
+	var ga []string
+	for _, a := range h.Announcements() {
+		if a.Addr.Is4() {
+			ga = append(ga, a.String())
+		}
+	}
+	return ga
 }
 
 // loopStory is the default mode's state.
@@ -118,8 +144,8 @@ type loopStory struct {
 	router *loopRouter
 	bgpAnn announce.Announcer
 	ann    announce.Announcer // what the controller calls: bgp, then bgp+l2
-	seg    *segment
-	host   *arpHost
+	seg    *l2test.Segment    // the node's L2 segment: a hub in memory
+	host   *l2test.Host
 }
 
 // RunLoop tells the story in this process, unprivileged, on loopback, with
@@ -146,7 +172,7 @@ func (s *loopStory) close() {
 		_ = s.ann.Close()
 	}
 	if s.host != nil {
-		s.host.close()
+		_ = s.host.Close()
 	}
 	if s.router != nil {
 		s.router.stop()
@@ -246,8 +272,11 @@ func (s *loopStory) l2(ctx context.Context) error {
 	g, pol := s.g, s.cfg.L2
 	v4, _ := families(s.svc.Addrs)
 	g.step("%s", l2Title(v4))
-	s.seg = &segment{}
-	s.host = newARPHost(s.seg, hostMAC, hostIP)
+	s.seg = &l2test.Segment{}
+	var err error
+	if s.host, err = l2test.NewHost(s.seg, hostMAC, hostIP); err != nil {
+		return g.failf("host: %v", err)
+	}
 	host := "host " + hostIP.String()
 	if err := expectUnreachable(ctx, g, host, serviceURL(v4), "L2 announcements", via(arpClient(s.host, s.node))); err != nil {
 		return err
@@ -255,7 +284,7 @@ func (s *loopStory) l2(ctx context.Context) error {
 	if !pol.Selects(segIface) {
 		return g.failf("L2 policy %s selects interfaces %q, not the node's %s", pol.Name, pol.Interfaces, segIface)
 	}
-	link := l2.Link{Interface: &net.Interface{Index: 2, Name: segIface, HardwareAddr: nodeMAC}, Conn: s.seg.attach()}
+	link := l2.Link{Interface: &net.Interface{Index: 2, Name: segIface, HardwareAddr: nodeMAC}, Conn: s.seg.Attach()}
 	l2ann, err := l2.NewWithLinks(ctx, l2.Config{Gratuitous: l2.Gratuitous{Count: 1}, Logger: s.log}, link)
 	if err != nil {
 		return g.failf("l2.NewWithLinks: %v", err)
@@ -265,7 +294,7 @@ func (s *loopStory) l2(ctx context.Context) error {
 	if err := s.ann.Announce(ctx, s.svc); err != nil {
 		return g.failf("Announce: %v", err)
 	}
-	mac, err := s.host.resolve(ctx, v4, arpTimeout)
+	mac, err := resolve(ctx, s.host, v4)
 	if err != nil {
 		return g.failf("host: %v", err)
 	}
@@ -273,7 +302,7 @@ func (s *loopStory) l2(ctx context.Context) error {
 	if err := expectReachable(ctx, g, host, serviceURL(v4), via(arpClient(s.host, s.node))); err != nil {
 		return err
 	}
-	if ga := s.host.gratuitous(); len(ga) > 0 {
+	if ga := gratuitousARP(s.host); len(ga) > 0 {
 		g.say("(the host also saw %d gratuitous ARP: %s)", len(ga), ga[0])
 	}
 	return nil
@@ -292,7 +321,7 @@ func (s *loopStory) shutdown(ctx context.Context) error {
 	}
 	g.ok("router table empty")
 	v4, _ := families(s.svc.Addrs)
-	if mac, err := s.host.resolve(ctx, v4, arpTimeout); !errors.Is(err, errNoARPReply) {
+	if mac, err := resolve(ctx, s.host, v4); !errors.Is(err, errNoARPReply) {
 		return g.failf("host: ARP for %v after shutdown: %v, %v; want no reply", v4, mac, err)
 	}
 	g.ok("host: ARP who-has %v → no reply", v4)
