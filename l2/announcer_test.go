@@ -352,7 +352,7 @@ func TestClose(t *testing.T) {
 	assert.Empty(t, a.Answering())
 	assert.Empty(t, a.Interfaces())
 	select {
-	case <-c.closed:
+	case <-c.Done():
 	default:
 		t.Error("link conn not closed")
 	}
@@ -367,7 +367,7 @@ func TestContextEndsAnnouncer(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return errors.Is(a.Announce(context.Background(), announce.Service{Key: "k", Addrs: []netip.Addr{svcV4}}), ErrClosed)
 	}, waitFor, time.Millisecond)
-	<-c.closed
+	<-c.Done()
 }
 
 // A failing link is dropped; the others keep answering.

@@ -15,7 +15,7 @@ import (
 // benchConn hands frames to the announcer and reports when replies are
 // written.
 type benchConn struct {
-	fakeConn
+	*fakeConn
 	written chan time.Time
 }
 
@@ -52,7 +52,7 @@ func queryFor(ad netip.Addr) []byte {
 // a query being handed to ReadFrom to its reply reaching WriteTo, with
 // 10,000 owned addresses; it reports p50 and p99.
 func BenchmarkReplyLatency(b *testing.B) {
-	c := &benchConn{fakeConn: *newFakeConn(), written: make(chan time.Time, 1)}
+	c := &benchConn{fakeConn: newFakeConn(), written: make(chan time.Time, 1)}
 	a, err := NewWithLinks(context.Background(), Config{Gratuitous: Gratuitous{Count: -1}},
 		Link{Interface: &net.Interface{Index: 1, Name: "b0", HardwareAddr: nodeMAC}, Conn: c})
 	if err != nil {

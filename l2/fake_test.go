@@ -4,26 +4,28 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/lbkit/lbkit/l2/l2test"
 	"github.com/mdlayher/arp"
 	"github.com/mdlayher/ndp"
 )
 
-// A fakeConn is a net.PacketConn carrying Ethernet frames in memory: tests
-// inject received frames with deliver and read what the announcer wrote.
+// A fakeConn is the announcer's port on an in-memory segment
+// (l2test.Port) that also records what the announcer writes, when, and the
+// groups it joins and leaves: tests inject received frames with deliver and
+// read what the announcer wrote with sent.
 type fakeConn struct {
-	in     chan []byte
-	closed chan struct{}
-	once   sync.Once
-	reads  atomic.Int64 // ReadFrom calls: one more than the frames handled
+	*l2test.Port              // the announcer's end
+	wire         *l2test.Port // the clients' end
+	reads        atomic.Int64 // ReadFrom calls: one more than the frames handled
 
 	mu     sync.Mutex
 	out    []sentFrame
-	notify chan struct{} // receives a token per write, never blocks
-	groups []string      // "+group" / "-group" in order
+	groups []string // "+group" / "-group" in order
 }
 
 type sentFrame struct {
@@ -32,41 +34,42 @@ type sentFrame struct {
 }
 
 func newFakeConn() *fakeConn {
-	return &fakeConn{in: make(chan []byte, 1024), closed: make(chan struct{}), notify: make(chan struct{}, 1<<16)}
+	seg := &l2test.Segment{Queue: 1024}
+	return &fakeConn{Port: seg.Attach(), wire: seg.Attach()}
 }
 
-func (c *fakeConn) deliver(frame []byte) { c.in <- frame }
+// deliver hands frame to the announcer's end. The queue holds 1024 frames,
+// more than any test sends unread; it panics if one is dropped.
+func (c *fakeConn) deliver(frame []byte) {
+	dropped := c.Dropped()
+	if _, err := c.wire.WriteTo(frame, nil); err != nil {
+		panic(err)
+	}
+	if c.Dropped() != dropped {
+		panic("fakeConn: queue full")
+	}
+}
 
 func (c *fakeConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	c.reads.Add(1)
-	select {
-	case f := <-c.in:
-		return copy(b, f), nil, nil
-	case <-c.closed:
-		return 0, nil, net.ErrClosed
-	}
+	return c.Port.ReadFrom(b)
 }
 
-func (c *fakeConn) WriteTo(b []byte, _ net.Addr) (int, error) {
-	select {
-	case <-c.closed:
-		return 0, net.ErrClosed
-	default:
+func (c *fakeConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	n, err := c.Port.WriteTo(b, addr) // fails once closed
+	if err != nil {
+		return n, err
 	}
 	c.mu.Lock()
-	c.out = append(c.out, sentFrame{at: time.Now(), frame: append([]byte(nil), b...)})
+	c.out = append(c.out, sentFrame{at: time.Now(), frame: slices.Clone(b)})
 	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-	return len(b), nil
+	return n, nil
 }
 
 func (c *fakeConn) sent() []sentFrame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]sentFrame(nil), c.out...)
+	return slices.Clone(c.out)
 }
 
 func (c *fakeConn) reset() {
@@ -88,18 +91,8 @@ func (c *fakeConn) group(op string, g netip.Addr) error {
 func (c *fakeConn) groupLog() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.groups...)
+	return slices.Clone(c.groups)
 }
-
-func (c *fakeConn) Close() error {
-	c.once.Do(func() { close(c.closed) })
-	return nil
-}
-
-func (c *fakeConn) LocalAddr() net.Addr              { return nil }
-func (c *fakeConn) SetDeadline(time.Time) error      { return nil }
-func (c *fakeConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *fakeConn) SetWriteDeadline(time.Time) error { return nil }
 
 // Frame builders for what clients send.
 

@@ -1,6 +1,7 @@
 package l2test
 
 import (
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -153,6 +154,10 @@ func (p *Port) Close() error {
 	return nil
 }
 
+// Done returns a channel that is closed when p is closed, so that tests
+// can wait for the code under test to close its connection.
+func (p *Port) Done() <-chan struct{} { return p.closed }
+
 // Dropped returns the number of frames that did not reach p because its
 // queue was full.
 func (p *Port) Dropped() int { return int(p.dropped.Load()) }
@@ -212,12 +217,7 @@ func (p *Port) LeaveGroup(g netip.Addr) error {
 func (p *Port) Groups() []netip.Addr {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	gs := make([]netip.Addr, 0, len(p.groups))
-	for g := range p.groups {
-		gs = append(gs, g)
-	}
-	slices.SortFunc(gs, netip.Addr.Compare)
-	return gs
+	return slices.SortedFunc(maps.Keys(p.groups), netip.Addr.Compare)
 }
 
 // A deadline is a settable point in time whose channel is closed when it

@@ -109,7 +109,13 @@ func TestPortClose(t *testing.T) {
 		_, _, err := a.ReadFrom(make([]byte, 10))
 		errc <- err
 	}()
+	select {
+	case <-a.Done():
+		t.Fatal("Done before Close")
+	default:
+	}
 	require.NoError(t, a.Close())
+	<-a.Done()
 	assert.ErrorIs(t, <-errc, net.ErrClosed, "a blocked read returns")
 	assert.NoError(t, a.Close(), "second Close")
 	assert.Equal(t, 1, s.Ports())
