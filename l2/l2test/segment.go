@@ -40,6 +40,7 @@ func (s *Segment) Attach() *Port {
 	defer s.mu.Unlock()
 	s.next++
 	p := &Port{seg: s, addr: Addr{Port: s.next}, in: make(chan frame, q), closed: make(chan struct{})}
+	p.from = p.addr // boxed once, not per frame
 	p.rd.init()
 	s.ports = append(s.ports, p)
 	return p
@@ -62,7 +63,7 @@ func (s *Segment) deliver(from *Port, b []byte) {
 			continue
 		}
 		select {
-		case p.in <- frame{from: from.addr, b: slices.Clone(b)}:
+		case p.in <- frame{from: from.from, b: slices.Clone(b)}:
 		default:
 			p.dropped.Add(1)
 		}
@@ -86,7 +87,7 @@ func (Addr) Network() string { return "l2test" }
 func (a Addr) String() string { return "port" + strconv.Itoa(a.Port) }
 
 type frame struct {
-	from Addr
+	from net.Addr
 	b    []byte
 }
 
@@ -99,6 +100,7 @@ type frame struct {
 type Port struct {
 	seg     *Segment
 	addr    Addr
+	from    net.Addr // addr, as ReadFrom returns it
 	in      chan frame
 	closed  chan struct{}
 	once    sync.Once
@@ -163,7 +165,7 @@ func (p *Port) Done() <-chan struct{} { return p.closed }
 func (p *Port) Dropped() int { return int(p.dropped.Load()) }
 
 // LocalAddr returns p's Addr.
-func (p *Port) LocalAddr() net.Addr { return p.addr }
+func (p *Port) LocalAddr() net.Addr { return p.from }
 
 // SetDeadline sets the read and write deadlines.
 func (p *Port) SetDeadline(t time.Time) error {
