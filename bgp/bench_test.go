@@ -14,28 +14,18 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/server"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp/bgptest"
 	"github.com/lbkit/lbkit/internal/bird"
+	"github.com/lbkit/lbkit/internal/gobgpstart"
 )
 
-// accepted returns how many routes the router accepted from neighbor addr.
-func (r *testRouter) accepted(b testing.TB, addr netip.Addr) uint64 {
-	var n uint64
-	err := r.srv.ListPeer(context.Background(), &api.ListPeerRequest{Address: addr.String()}, func(p *api.Peer) {
-		for _, af := range p.AfiSafis {
-			n += af.GetState().GetAccepted()
-		}
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
-}
-
-func (r *testRouter) waitAccepted(b testing.TB, addr netip.Addr, want uint64) {
+// waitAccepted waits until the router holds want routes from neighbor
+// addr.
+func waitAccepted(b testing.TB, r *bgptest.Router, addr netip.Addr, want uint64) {
 	deadline := time.Now().Add(60 * time.Second)
-	for r.accepted(b, addr) != want {
+	for routerPeerStatus(b, r, addr).Accepted != want {
 		if time.Now().After(deadline) {
-			b.Fatalf("router holds %d routes, want %d", r.accepted(b, addr), want)
+			b.Fatalf("router holds %d routes, want %d", routerPeerStatus(b, r, addr).Accepted, want)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -45,10 +35,9 @@ func (r *testRouter) waitAccepted(b testing.TB, addr netip.Addr, want uint64) {
 // /128 (one service each) and lasts until the in-process GoBGP router
 // holds all 20,000. Goal: < 3 s.
 func BenchmarkAnnounce20k(b *testing.B) {
-	r := newTestRouter(b, lo4, routerASN)
-	r.addNeighbor(b, lo4, speakerASN, nil)
+	r := newTestRouter(b, lo4, routerASN, speakerAt(lo4))
 	s := newSpeaker(b, Config{})
-	p := dualStack(r.peer(), netip.MustParseAddr("2001:db8:ffff::2"))
+	p := dualStack(routerPeer(r), netip.MustParseAddr("2001:db8:ffff::2"))
 	if err := s.AddPeer(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
@@ -63,14 +52,14 @@ func BenchmarkAnnounce20k(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		r.waitAccepted(b, lo4, 20000)
+		waitAccepted(b, r, lo4, 20000)
 		b.StopTimer()
 		for _, svc := range svcs {
 			if err := s.Withdraw(ctx, svc.Key); err != nil {
 				b.Fatal(err)
 			}
 		}
-		r.waitAccepted(b, lo4, 0)
+		waitAccepted(b, r, lo4, 0)
 		b.StartTimer()
 	}
 }
@@ -85,10 +74,10 @@ func BenchmarkOverhead(b *testing.B) {
 	s := newSpeaker(b, Config{})
 	direct := server.NewBgpServer(server.LoggerOption(newSlogLogger(nil)))
 	go direct.Serve()
-	if err := startServer(ctx, direct, &api.StartBgpRequest{Global: &api.Global{Asn: 65002, RouterId: "10.255.255.3", ListenPort: -1}}); err != nil {
+	if err := gobgpstart.Start(ctx, direct, &api.StartBgpRequest{Global: &api.Global{Asn: 65002, RouterId: "10.255.255.3", ListenPort: -1}}); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = stopServer(direct) })
+	b.Cleanup(func() { _ = gobgpstart.Stop(direct) })
 
 	const n = 1000
 	var lbkit, gobgp time.Duration

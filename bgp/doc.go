@@ -52,12 +52,13 @@
 //
 // GoBGP v3 keeps its route-selection options in package variables that
 // every GoBGP server writes when it starts and reads while it selects
-// routes. New starts Speakers one at a time and orders each start before
-// the later work of the other Speakers in the process, so several Speakers
-// may live in one process; a start that overlaps another server's route
-// selection is still a (benign: every start writes the same values) data
-// race inside GoBGP. Start Speakers before they carry routes, and do not
-// run other GoBGP servers beside them.
+// routes. New starts Speakers (and bgptest.NewRouter its Routers) one at a
+// time and orders each start before the later work of the other Speakers
+// and Routers in the process, so several may live in one process; a start
+// that overlaps another server's route selection is still a (benign: every
+// start writes the same values) data race inside GoBGP. Start Speakers
+// before they carry routes, and do not run other GoBGP servers beside
+// them.
 //
 // # Deviations from the design sketch
 //

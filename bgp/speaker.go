@@ -12,6 +12,7 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/server"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/internal/gobgpstart"
 )
 
 // A Speaker is an embedded BGP speaker that announces service addresses.
@@ -61,7 +62,7 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 	}
 	go s.srv.Serve()
 	if err := s.start(ctx); err != nil {
-		_ = stopServer(s.srv)
+		_ = gobgpstart.Stop(s.srv)
 		return nil, err
 	}
 	return s, nil
@@ -80,7 +81,7 @@ func (s *Speaker) start(ctx context.Context) error {
 	for _, a := range s.cfg.ListenAddrs {
 		g.ListenAddresses = append(g.ListenAddresses, a.String())
 	}
-	err := startServer(ctx, s.srv, &api.StartBgpRequest{Global: g})
+	err := gobgpstart.Start(ctx, s.srv, &api.StartBgpRequest{Global: g})
 	if err != nil {
 		return fmt.Errorf("bgp: start: %w", err)
 	}
@@ -137,7 +138,7 @@ func (s *Speaker) shutdown(graceful bool) error {
 	s.peerMu.Unlock()
 	s.stopWatch()
 	s.hub.close()
-	errs = append(errs, stopServer(s.srv))
+	errs = append(errs, gobgpstart.Stop(s.srv))
 	return errors.Join(errs...)
 }
 

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp/bgptest"
 	"github.com/lbkit/lbkit/selector"
 )
 
@@ -45,12 +45,11 @@ func newSpeaker(t testing.TB, cfg Config) *Speaker {
 
 // session returns a speaker and a router with an established session over
 // loopback, the speaker's peer set up by mod.
-func session(t testing.TB, cfg Config, mod func(*Peer)) (*Speaker, *testRouter) {
+func session(t testing.TB, cfg Config, mod func(*Peer)) (*Speaker, *bgptest.Router) {
 	t.Helper()
-	r := newTestRouter(t, lo4, routerASN)
-	r.addNeighbor(t, lo4, speakerASN, nil)
+	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
 	s := newSpeaker(t, cfg)
-	p := r.peer()
+	p := routerPeer(r)
 	if mod != nil {
 		mod(&p)
 	}
@@ -165,16 +164,16 @@ func TestAnnounceUpdateWithdraw(t *testing.T) {
 	ctx := context.Background()
 
 	require.NoError(t, s.Announce(ctx, svc("batuu/deathstar", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
-	got := r.waitRoutes(t, "both host routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
+	got := waitRoutes(t, r, "both host routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
 	assert.Equal(t, lo4, got[netip.MustParsePrefix("172.18.255.201/32")].NextHop, "IPv4 next hop is the session's local address")
 	assert.Equal(t, nh6, got[netip.MustParsePrefix("2001:db8:dead:beef::111/128")].NextHop, "explicit IPv6 next hop")
-	assert.Contains(t, got[netip.MustParsePrefix("172.18.255.201/32")].ASPath, "65001")
+	assert.Contains(t, got[netip.MustParsePrefix("172.18.255.201/32")].ASPath, uint32(65001))
 
 	// Idempotent upsert: the same call again changes nothing; a new list
 	// replaces the old one.
 	require.NoError(t, s.Announce(ctx, svc("batuu/deathstar", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
 	require.NoError(t, s.Announce(ctx, svc("batuu/deathstar", nil, "172.18.255.202", "::ffff:172.18.255.203")))
-	r.waitRoutes(t, "the updated addresses", hasExactly("172.18.255.202/32", "172.18.255.203/32"))
+	waitRoutes(t, r, "the updated addresses", hasExactly("172.18.255.202/32", "172.18.255.203/32"))
 
 	// Bad input: error, nothing changes.
 	assert.ErrorIs(t, s.Announce(ctx, svc("", nil, "172.18.255.204")), ErrInvalidService)
@@ -185,32 +184,30 @@ func TestAnnounceUpdateWithdraw(t *testing.T) {
 	require.NoError(t, s.Withdraw(ctx, "batuu/deathstar"))
 	require.NoError(t, s.Withdraw(ctx, "batuu/deathstar"), "withdrawing twice is fine")
 	require.NoError(t, s.Withdraw(ctx, "no/such"), "withdrawing an unknown key is fine")
-	r.waitRoutes(t, "no routes", hasExactly())
+	waitRoutes(t, r, "no routes", hasExactly())
 
 	st := waitState(t, s, lo4, StateEstablished)
 	assert.Zero(t, st.Sent)
 }
 
 func TestIPv6SessionCarriesIPv4(t *testing.T) {
-	r := newTestRouter(t, lo6, routerASN)
-	r.addNeighbor(t, lo6, speakerASN, nil)
+	r := newTestRouter(t, lo6, routerASN, speakerAt(lo6))
 	s := newSpeaker(t, Config{})
-	p := r.peer()
+	p := routerPeer(r)
 	p.Families = []Family{IPv4Unicast, IPv6Unicast}
 	p.NextHopIPv4 = netip.MustParseAddr("10.20.30.40")
 	require.NoError(t, s.AddPeer(context.Background(), p))
 	waitState(t, s, lo6, StateEstablished)
 
 	require.NoError(t, s.Announce(context.Background(), svc("a/b", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
-	got := r.waitRoutes(t, "both routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
+	got := waitRoutes(t, r, "both routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
 	assert.Equal(t, p.NextHopIPv4, got[netip.MustParsePrefix("172.18.255.201/32")].NextHop)
 	assert.Equal(t, lo6, got[netip.MustParsePrefix("2001:db8:dead:beef::111/128")].NextHop)
 }
 
 func TestRulesAttributes(t *testing.T) {
 	// iBGP, so that LOCAL_PREF is sent.
-	r := newTestRouter(t, lo4, speakerASN)
-	r.addNeighbor(t, lo4, speakerASN, nil)
+	r := newTestRouter(t, lo4, speakerASN, speakerAt(lo4))
 	s := newSpeaker(t, Config{Rules: []Rule{
 		{Selector: selector.MustParse("announced=bgp"), Attributes: Attributes{
 			Communities: []string{"65000:100", "no-export"}, LargeCommunities: []string{"65000:1:1"}, LocalPref: u32(200),
@@ -219,22 +216,22 @@ func TestRulesAttributes(t *testing.T) {
 			Communities: []string{"65000:200", "65000:100"}, MED: u32(5), LocalPref: u32(300),
 		}},
 	}})
-	require.NoError(t, s.AddPeer(context.Background(), r.peer()))
+	require.NoError(t, s.AddPeer(context.Background(), routerPeer(r)))
 	waitState(t, s, lo4, StateEstablished)
 	ctx := context.Background()
 	host := netip.MustParsePrefix("172.18.255.201/32")
 
 	require.NoError(t, s.Announce(ctx, svc("a/plain", nil, "172.18.255.201")))
-	got := r.waitRoutes(t, "plain route", hasExactly("172.18.255.201/32"))[host]
+	got := waitRoutes(t, r, "plain route", hasExactly("172.18.255.201/32"))[host]
 	assert.Empty(t, got.Communities)
 	assert.Nil(t, got.MED)
 	require.NotNil(t, got.LocalPref)
 	assert.Equal(t, uint32(100), *got.LocalPref, "GoBGP's default local preference")
 
 	require.NoError(t, s.Announce(ctx, svc("a/plain", selector.Set{"announced": "bgp", "tier": "gold"}, "172.18.255.201")))
-	got = r.waitRoutes(t, "attributes", func(m map[netip.Prefix]seenRoute) bool { return len(m[host].Communities) == 3 })[host]
+	got = waitRoutes(t, r, "attributes", func(m map[netip.Prefix]bgptest.Route) bool { return len(m[host].Communities) == 3 })[host]
 	assert.Equal(t, []string{"65000:100", "65000:200", "65535:65281"}, got.Communities, "union, sorted, no-export included")
-	assert.Equal(t, []string{"65000:1:1"}, got.Large)
+	assert.Equal(t, []string{"65000:1:1"}, got.LargeCommunities)
 	require.NotNil(t, got.MED)
 	assert.Equal(t, uint32(5), *got.MED)
 	require.NotNil(t, got.LocalPref)
@@ -242,9 +239,9 @@ func TestRulesAttributes(t *testing.T) {
 
 	// Labels change: attributes follow.
 	require.NoError(t, s.Announce(ctx, svc("a/plain", selector.Set{"tier": "gold"}, "172.18.255.201")))
-	got = r.waitRoutes(t, "new attributes", func(m map[netip.Prefix]seenRoute) bool { return len(m[host].Communities) == 2 })[host]
+	got = waitRoutes(t, r, "new attributes", func(m map[netip.Prefix]bgptest.Route) bool { return len(m[host].Communities) == 2 })[host]
 	assert.Equal(t, []string{"65000:100", "65000:200"}, got.Communities)
-	assert.Empty(t, got.Large)
+	assert.Empty(t, got.LargeCommunities)
 	assert.Equal(t, uint32(300), *got.LocalPref)
 }
 
@@ -255,11 +252,11 @@ func TestSharedAndAggregatedRoutes(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, s.Announce(ctx, svc("a/one", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
 	require.NoError(t, s.Announce(ctx, svc("a/two", nil, "172.18.255.202", "2001:db8:dead:beef::222", "2001:db8:dead:cafe::1")))
-	r.waitRoutes(t, "the aggregates", hasExactly("172.18.255.0/24", "2001:db8:dead:beef::/64", "2001:db8:dead:cafe::/64"))
+	waitRoutes(t, r, "the aggregates", hasExactly("172.18.255.0/24", "2001:db8:dead:beef::/64", "2001:db8:dead:cafe::/64"))
 	require.NoError(t, s.Withdraw(ctx, "a/two"))
-	r.waitRoutes(t, "the aggregates a/one still holds", hasExactly("172.18.255.0/24", "2001:db8:dead:beef::/64"))
+	waitRoutes(t, r, "the aggregates a/one still holds", hasExactly("172.18.255.0/24", "2001:db8:dead:beef::/64"))
 	require.NoError(t, s.Withdraw(ctx, "a/one"))
-	r.waitRoutes(t, "nothing", hasExactly())
+	waitRoutes(t, r, "nothing", hasExactly())
 }
 
 func TestConcurrentAnnounce(t *testing.T) {
@@ -289,7 +286,7 @@ func TestConcurrentAnnounce(t *testing.T) {
 			}
 		}
 	}
-	r.waitRoutes(t, "the final state", hasExactly(want...))
+	waitRoutes(t, r, "the final state", hasExactly(want...))
 }
 
 func TestSharedHostRouteAttributes(t *testing.T) {
@@ -300,15 +297,15 @@ func TestSharedHostRouteAttributes(t *testing.T) {
 	ctx := context.Background()
 	host := netip.MustParsePrefix("172.18.255.201/32")
 	require.NoError(t, s.Announce(ctx, svc("ns/b", selector.Set{"c": "b"}, "172.18.255.201")))
-	r.waitRoutes(t, "b's community", func(m map[netip.Prefix]seenRoute) bool {
+	waitRoutes(t, r, "b's community", func(m map[netip.Prefix]bgptest.Route) bool {
 		return len(m[host].Communities) == 1 && m[host].Communities[0] == "2:2"
 	})
 	require.NoError(t, s.Announce(ctx, svc("ns/a", selector.Set{"c": "a"}, "172.18.255.201")))
-	r.waitRoutes(t, "a's community (smallest key)", func(m map[netip.Prefix]seenRoute) bool {
+	waitRoutes(t, r, "a's community (smallest key)", func(m map[netip.Prefix]bgptest.Route) bool {
 		return len(m[host].Communities) == 1 && m[host].Communities[0] == "1:1"
 	})
 	require.NoError(t, s.Withdraw(ctx, "ns/a"))
-	r.waitRoutes(t, "b's community again", func(m map[netip.Prefix]seenRoute) bool {
+	waitRoutes(t, r, "b's community again", func(m map[netip.Prefix]bgptest.Route) bool {
 		return len(m[host].Communities) == 1 && m[host].Communities[0] == "2:2"
 	})
 }
@@ -321,26 +318,26 @@ func TestSelectLabelFlip(t *testing.T) {
 	ds := svc("batuu/deathstar", selector.Set{"org": "empire"}, "172.18.255.201")
 	require.NoError(t, a.Announce(ctx, ds))
 	time.Sleep(200 * time.Millisecond)
-	assert.Empty(t, r.routes(t), "not labelled announced=bgp: nothing announced")
+	assert.Empty(t, routes(t, r), "not labelled announced=bgp: nothing announced")
 
 	ds.Labels = selector.Set{"org": "empire", "announced": "bgp"}
 	require.NoError(t, a.Announce(ctx, ds))
-	r.waitRoutes(t, "the labelled service", hasExactly("172.18.255.201/32"))
+	waitRoutes(t, r, "the labelled service", hasExactly("172.18.255.201/32"))
 
 	ds.Labels = selector.Set{"org": "empire"}
 	require.NoError(t, a.Announce(ctx, ds))
-	r.waitRoutes(t, "withdrawal after the label went", hasExactly())
+	waitRoutes(t, r, "withdrawal after the label went", hasExactly())
 }
 
 func TestPeerResetReadvertises(t *testing.T) {
 	s, r := session(t, Config{}, nil)
 	ctx := context.Background()
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201", "172.18.255.202")))
-	r.waitRoutes(t, "routes", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
+	waitRoutes(t, r, "routes", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
 
-	require.NoError(t, r.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: lo4.String(), Communication: "test"}))
-	r.waitRoutes(t, "routes gone with the session", hasExactly())
-	r.waitRoutes(t, "routes re-advertised after reconnect", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
+	require.NoError(t, r.ResetPeer(ctx, lo4))
+	waitRoutes(t, r, "routes gone with the session", hasExactly())
+	waitRoutes(t, r, "routes re-advertised after reconnect", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
 	st := waitState(t, s, lo4, StateEstablished)
 	assert.Equal(t, uint64(2), st.Sent)
 }
@@ -355,28 +352,28 @@ func TestNextHopUpdateInPlace(t *testing.T) {
 	ctx := context.Background()
 	v6 := netip.MustParsePrefix("2001:db8:dead:beef::111/128")
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "2001:db8:dead:beef::111")))
-	r.waitRoutes(t, "route", hasExactly(v6.String()))
+	waitRoutes(t, r, "route", hasExactly(v6.String()))
 
 	p.NextHopIPv6 = netip.MustParseAddr("2001:db8:ffff::3")
 	require.NoError(t, s.UpdatePeer(ctx, p))
-	r.waitRoutes(t, "new next hop", func(m map[netip.Prefix]seenRoute) bool { return m[v6].NextHop == p.NextHopIPv6 })
+	waitRoutes(t, r, "new next hop", func(m map[netip.Prefix]bgptest.Route) bool { return m[v6].NextHop == p.NextHopIPv6 })
 
 	// Any other change restarts the session, which comes back.
 	p.HoldTime = 30 * time.Second
 	require.NoError(t, s.UpdatePeer(ctx, p))
 	waitState(t, s, lo4, StateEstablished)
-	r.waitRoutes(t, "route after session restart", func(m map[netip.Prefix]seenRoute) bool { return m[v6].NextHop == p.NextHopIPv6 })
+	waitRoutes(t, r, "route after session restart", func(m map[netip.Prefix]bgptest.Route) bool { return m[v6].NextHop == p.NextHopIPv6 })
 }
 
 func TestCloseWithdrawsAndIsIdempotent(t *testing.T) {
 	s, r := session(t, Config{}, func(p *Peer) { p.GracefulRestart = true })
 	ctx := context.Background()
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
-	r.waitRoutes(t, "route", hasExactly("172.18.255.201/32"))
+	waitRoutes(t, r, "route", hasExactly("172.18.255.201/32"))
 
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close(), "second Close")
-	r.waitRoutes(t, "no routes after Close", hasExactly())
+	waitRoutes(t, r, "no routes after Close", hasExactly())
 
 	assert.ErrorIs(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")), ErrClosed)
 	assert.ErrorIs(t, s.Withdraw(ctx, "a/b"), ErrClosed)
@@ -391,14 +388,8 @@ func TestCloseWithdrawsAndIsIdempotent(t *testing.T) {
 // router (a GoBGP helper) keeps the routes as stale after CloseGraceful,
 // and a new speaker refreshes them.
 func TestCloseGraceful(t *testing.T) {
-	r := newTestRouter(t, lo4, routerASN)
-	r.addNeighbor(t, lo4, speakerASN, func(p *api.Peer) {
-		p.GracefulRestart = &api.GracefulRestart{Enabled: true, RestartTime: 120}
-		for _, af := range p.AfiSafis {
-			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
-		}
-	})
-	p := r.peer()
+	r := newTestRouter(t, lo4, routerASN, bgptest.Peer{Address: lo4, ASN: speakerASN, GracefulRestart: true})
+	p := routerPeer(r)
 	p.GracefulRestart = true
 	p.RestartTime = 60 * time.Second
 	ctx := context.Background()
@@ -407,38 +398,30 @@ func TestCloseGraceful(t *testing.T) {
 	require.NoError(t, s.AddPeer(ctx, p))
 	waitState(t, s, lo4, StateEstablished)
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
-	r.waitRoutes(t, "route", hasExactly("172.18.255.201/32"))
+	waitRoutes(t, r, "route", hasExactly("172.18.255.201/32"))
 
 	require.NoError(t, s.CloseGraceful())
 	require.NoError(t, s.Close(), "Close after CloseGraceful")
 	// The router notices the session is gone, and keeps the route.
-	waitRouterState(t, r, lo4, func(st api.PeerState_SessionState) bool { return st != api.PeerState_ESTABLISHED })
+	waitRouterState(t, r, lo4, func(st bgptest.State) bool { return st != bgptest.StateEstablished })
 	time.Sleep(500 * time.Millisecond)
-	var stale bool
-	require.NoError(t, r.srv.ListPath(ctx, &api.ListPathRequest{TableType: api.TableType_GLOBAL, Family: familyV4}, func(d *api.Destination) {
-		for _, p := range d.Paths {
-			stale = stale || p.Stale
-		}
-	}))
-	assert.True(t, stale, "route kept as stale: no CEASE was sent")
-	assert.Contains(t, r.routes(t), netip.MustParsePrefix("172.18.255.201/32"))
+	host := netip.MustParsePrefix("172.18.255.201/32")
+	assert.True(t, routes(t, r)[host].Stale, "route kept as stale: no CEASE was sent")
+	assert.Contains(t, routes(t, r), host)
 
 	// A new speaker takes over.
 	s2 := newSpeaker(t, Config{})
 	require.NoError(t, s2.AddPeer(ctx, p))
 	require.NoError(t, s2.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
 	waitState(t, s2, lo4, StateEstablished)
-	r.waitRoutes(t, "refreshed route", hasExactly("172.18.255.201/32"))
+	waitRoutes(t, r, "refreshed route", hasExactly("172.18.255.201/32"))
 }
 
-func waitRouterState(t testing.TB, r *testRouter, addr netip.Addr, ok func(api.PeerState_SessionState) bool) {
+func waitRouterState(t testing.TB, r *bgptest.Router, addr netip.Addr, ok func(bgptest.State) bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		var st api.PeerState_SessionState
-		require.NoError(t, r.srv.ListPeer(context.Background(), &api.ListPeerRequest{Address: addr.String()}, func(p *api.Peer) {
-			st = p.GetState().GetSessionState()
-		}))
+		st := routerPeerStatus(t, r, addr).State
 		if ok(st) {
 			return
 		}
@@ -454,11 +437,7 @@ func waitRouterState(t testing.TB, r *testRouter, addr netip.Addr, ok func(api.P
 func TestPassiveListener(t *testing.T) {
 	port := freePort(t, lo4)
 	s := newSpeaker(t, Config{ListenPort: int32(port), ListenAddrs: []netip.Addr{lo4}})
-	r := newTestRouter(t, lo4, routerASN)
-	r.addNeighbor(t, lo4, speakerASN, func(p *api.Peer) {
-		p.Transport = &api.Transport{RemotePort: uint32(port)}
-		p.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: 2}
-	})
+	r := newTestRouter(t, lo4, routerASN, bgptest.Peer{Address: lo4, ASN: speakerASN, Active: true, Port: port, EBGPMultihop: 2})
 	ctx := context.Background()
 	require.NoError(t, s.AddPeer(ctx, Peer{
 		Address: lo4, ASN: routerASN, Passive: true, EBGPMultihop: 2,
@@ -466,10 +445,6 @@ func TestPassiveListener(t *testing.T) {
 	}))
 	waitState(t, s, lo4, StateEstablished)
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
-	r.waitRoutes(t, "route over the accepted session", hasExactly("172.18.255.201/32"))
-	var hold uint64
-	require.NoError(t, r.srv.ListPeer(ctx, &api.ListPeerRequest{Address: lo4.String()}, func(p *api.Peer) {
-		hold = p.GetTimers().GetState().GetNegotiatedHoldTime()
-	}))
-	assert.Equal(t, uint64(9), hold, "our hold time was negotiated")
+	waitRoutes(t, r, "route over the accepted session", hasExactly("172.18.255.201/32"))
+	assert.Equal(t, 9*time.Second, routerPeerStatus(t, r, lo4).HoldTime, "our hold time was negotiated")
 }

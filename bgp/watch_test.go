@@ -11,13 +11,12 @@ import (
 )
 
 func TestWatchSessionStates(t *testing.T) {
-	r := newTestRouter(t, lo4, routerASN)
-	r.addNeighbor(t, lo4, speakerASN, nil)
+	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
 	s := newSpeaker(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events := s.Watch(ctx)
-	require.NoError(t, s.AddPeer(ctx, r.peer()))
+	require.NoError(t, s.AddPeer(ctx, routerPeer(r)))
 
 	timeout := time.After(20 * time.Second)
 	var seen []PeerState

@@ -1,4 +1,15 @@
-package bgp
+// Package gobgpstart starts and stops the GoBGP servers of lbkit (bgp's
+// Speakers and bgptest's Routers) so that they can share a process.
+//
+// GoBGP v3 keeps route-selection options in package variables that every
+// server writes in StartBgp and reads in its server loop while selecting
+// routes. The writes all store the same values, but to keep them ordered
+// (and the race detector quiet) Start starts servers one at a time and,
+// after each start, makes a round trip through the loop of every other live
+// server: whatever those loops do next happens after the write. A start
+// that overlaps another server's route selection cannot be ordered this
+// way; callers document that.
+package gobgpstart
 
 import (
 	"context"
@@ -10,21 +21,14 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/server"
 )
 
-// GoBGP v3 keeps route-selection options in package variables that every
-// server writes in StartBgp and reads in its server loop while selecting
-// routes. The writes all store the same values, but to keep them ordered
-// (and the race detector quiet) this package starts its GoBGP servers one
-// at a time and, after each start, makes a round trip through the loop of
-// every other live server: whatever those loops do next happens after the
-// write. A start that overlaps another server's route selection cannot be
-// ordered this way; see the package documentation.
 var servers struct {
 	sync.Mutex
 	live map[*server.BgpServer]bool
 }
 
-// startServer starts srv with req, ordered as described above.
-func startServer(ctx context.Context, srv *server.BgpServer, req *api.StartBgpRequest) error {
+// Start starts srv with req, ordered as described in the package
+// documentation. srv's Serve loop must be running.
+func Start(ctx context.Context, srv *server.BgpServer, req *api.StartBgpRequest) error {
 	servers.Lock()
 	defer servers.Unlock()
 	if err := srv.StartBgp(ctx, req); err != nil {
@@ -40,8 +44,9 @@ func startServer(ctx context.Context, srv *server.BgpServer, req *api.StartBgpRe
 	return nil
 }
 
-// stopServer stops srv, which startServer started (or tried to).
-func stopServer(srv *server.BgpServer) error {
+// Stop stops srv, which Start started (or tried to): it tears down srv's
+// sessions (for up to 5 s) and then stops srv.
+func Stop(srv *server.BgpServer) error {
 	servers.Lock()
 	delete(servers.live, srv)
 	servers.Unlock()
@@ -49,7 +54,7 @@ func stopServer(srv *server.BgpServer) error {
 	return srv.StopBgp(context.Background(), &api.StopBgpRequest{})
 }
 
-// drainTimeout bounds how long stopServer waits for sessions to end.
+// drainTimeout bounds how long Stop waits for sessions to end.
 const drainTimeout = 5 * time.Second
 
 // drainPeers removes srv's peers (each gets a CEASE, as StopBgp would send)

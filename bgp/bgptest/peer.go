@@ -1,0 +1,206 @@
+package bgptest
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	api "github.com/osrg/gobgp/v3/api"
+)
+
+var (
+	familyV4 = &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
+	familyV6 = &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}
+)
+
+// A Peer is a neighbour of the router. Sessions carry IPv4 and IPv6 unicast
+// routes; the router retries connections and restarts sessions after 1 s.
+type Peer struct {
+	// Address is the neighbour's address; required.
+	Address netip.Addr
+	// ASN is the neighbour's autonomous system number; required. The same
+	// as the router's makes the session iBGP.
+	ASN uint32
+	// Active makes the router connect to the neighbour, on Port (179 if
+	// 0). By default the router waits for the neighbour to connect.
+	Active bool
+	Port   uint16
+	// EBGPMultihop, if nonzero, is the TTL of the router's packets on an
+	// eBGP session with a neighbour that is not directly connected.
+	EBGPMultihop uint8
+	// GracefulRestart makes the router a graceful-restart helper (RFC
+	// 4724) for the neighbour: when the session ends without a
+	// notification, the router keeps the neighbour's routes, marked Stale,
+	// for the restart time the neighbour announced.
+	GracefulRestart bool
+}
+
+// gracefulRestartTime is the restart time the router announces.
+const gracefulRestartTime = 120
+
+func (p Peer) validate() error {
+	switch {
+	case !p.Address.IsValid():
+		return fmt.Errorf("%w: no address", ErrInvalidPeer)
+	case p.ASN == 0:
+		return fmt.Errorf("%w: %v: ASN 0", ErrInvalidPeer, p.Address)
+	}
+	return nil
+}
+
+func (p Peer) api() *api.Peer {
+	ap := &api.Peer{
+		Conf:      &api.PeerConf{NeighborAddress: p.Address.String(), PeerAsn: p.ASN},
+		Transport: &api.Transport{PassiveMode: !p.Active},
+		Timers:    &api.Timers{Config: &api.TimersConfig{ConnectRetry: 1, IdleHoldTimeAfterReset: 1}},
+	}
+	if p.Active && p.Port != 0 {
+		ap.Transport.RemotePort = uint32(p.Port)
+	}
+	if p.EBGPMultihop != 0 {
+		ap.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: uint32(p.EBGPMultihop)}
+	}
+	if p.GracefulRestart {
+		ap.GracefulRestart = &api.GracefulRestart{Enabled: true, RestartTime: gracefulRestartTime}
+	}
+	for _, f := range []*api.Family{familyV4, familyV6} {
+		af := &api.AfiSafi{Config: &api.AfiSafiConfig{Family: f, Enabled: true}}
+		if p.GracefulRestart {
+			af.MpGracefulRestart = &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}}
+		}
+		ap.AfiSafis = append(ap.AfiSafis, af)
+	}
+	return ap
+}
+
+// AddPeer adds a neighbour. It returns ErrInvalidPeer for a bad peer and
+// ErrPeerExists if the router has a neighbour with that address.
+func (r *Router) AddPeer(ctx context.Context, p Peer) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+		return ErrClosed
+	case r.hasPeer(p.Address):
+		return fmt.Errorf("%w: %v", ErrPeerExists, p.Address)
+	}
+	if err := r.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: p.api()}); err != nil {
+		return fmt.Errorf("bgptest: add peer %v: %w", p.Address, err)
+	}
+	r.peers[p.Address] = p
+	return nil
+}
+
+// hasPeer reports whether addr is a neighbour; r.mu is held.
+func (r *Router) hasPeer(addr netip.Addr) bool {
+	_, ok := r.peers[addr]
+	return ok
+}
+
+// RemovePeer removes the neighbour with address addr, closing its session
+// with a CEASE notification; its routes leave the table. It returns
+// ErrUnknownPeer if there is no such neighbour.
+func (r *Router) RemovePeer(ctx context.Context, addr netip.Addr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.closed:
+		return ErrClosed
+	case !r.hasPeer(addr):
+		return fmt.Errorf("%w: %v", ErrUnknownPeer, addr)
+	}
+	if err := r.srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: addr.String()}); err != nil {
+		return fmt.Errorf("bgptest: remove peer %v: %w", addr, err)
+	}
+	delete(r.peers, addr)
+	return nil
+}
+
+// ResetPeer restarts the session with neighbour addr: the router sends a
+// CEASE notification, drops the neighbour's routes and lets the session
+// come back. It returns ErrUnknownPeer if there is no such neighbour.
+func (r *Router) ResetPeer(ctx context.Context, addr netip.Addr) error {
+	return r.use(func() error {
+		if !r.hasPeer(addr) {
+			return fmt.Errorf("%w: %v", ErrUnknownPeer, addr)
+		}
+		err := r.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: addr.String(), Communication: "bgptest: reset"})
+		if err != nil {
+			return fmt.Errorf("bgptest: reset peer %v: %w", addr, err)
+		}
+		return nil
+	})
+}
+
+// A State is a BGP session state (RFC 4271 section 8).
+type State uint8
+
+// The session states.
+const (
+	StateUnknown State = iota
+	StateIdle
+	StateConnect
+	StateActive
+	StateOpenSent
+	StateOpenConfirm
+	StateEstablished
+)
+
+var stateNames = [...]string{"unknown", "idle", "connect", "active", "opensent", "openconfirm", "established"}
+
+// String returns the state's lower-case name, such as "established".
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// PeerStatus is a neighbour's session as Peers reports it.
+type PeerStatus struct {
+	Address netip.Addr
+	ASN     uint32
+	State   State
+	// Accepted is the number of routes received from the neighbour and
+	// accepted.
+	Accepted uint64
+	// HoldTime is the hold time negotiated for the session; 0 when the
+	// session is not established.
+	HoldTime time.Duration
+}
+
+// Peers returns the status of every neighbour, sorted by address.
+func (r *Router) Peers(ctx context.Context) ([]PeerStatus, error) {
+	var out []PeerStatus
+	err := r.use(func() error {
+		return r.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
+			out = append(out, peerStatus(p))
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bgptest: peers: %w", err)
+	}
+	slices.SortFunc(out, func(a, b PeerStatus) int { return a.Address.Compare(b.Address) })
+	return out, nil
+}
+
+func peerStatus(p *api.Peer) PeerStatus {
+	st := PeerStatus{ASN: p.GetConf().GetPeerAsn()}
+	st.Address, _ = netip.ParseAddr(p.GetConf().GetNeighborAddress())
+	if s := p.GetState().GetSessionState(); s >= 0 && int(s) < len(stateNames) {
+		st.State = State(s) // the API's numbering is the same
+	}
+	for _, af := range p.GetAfiSafis() {
+		st.Accepted += af.GetState().GetAccepted()
+	}
+	if st.State == StateEstablished {
+		st.HoldTime = time.Duration(p.GetTimers().GetState().GetNegotiatedHoldTime()) * time.Second
+	}
+	return st
+}
