@@ -13,30 +13,54 @@ import (
 	"github.com/lbkit/lbkit/l2/l2test"
 )
 
-// An announcer answers, on an in-memory Ethernet segment, the ARP request
-// of a host for the service address with the interface's MAC.
+// Two nodes answer on one segment (in memory here) for the services they
+// lead. When the leader is marked dead, the other node takes over, and its
+// gratuitous ARP moves the host's neighbour entry at once.
 func Example() {
-	var seg l2test.Segment // stands in for the node's LAN
-	eth0 := &net.Interface{Index: 2, Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
-	a, err := l2.NewWithLinks(context.Background(), l2.Config{}, l2.Link{Interface: eth0, Conn: seg.Attach()})
+	ctx := context.Background()
+	var lan l2test.Segment
+	host, err := l2test.NewHost(&lan, net.HardwareAddr{2, 0, 0, 0, 0, 0xcc}, netip.MustParseAddr("172.18.0.10"))
 	if err != nil {
 		panic(err)
 	}
-	defer a.Close()
-	svc := announce.Service{Key: "batuu/deathstar", Addrs: []netip.Addr{netip.MustParseAddr("172.18.255.201")}}
-	if err := a.Announce(context.Background(), svc); err != nil {
-		panic(err)
+	defer host.Close()
+	vip := netip.MustParseAddr("172.18.255.201")
+	var electors []*l2.Rendezvous
+	for i, node := range []string{"node-a", "node-b"} {
+		e := l2.NewRendezvous(node, "node-a", "node-b")
+		eth0 := &net.Interface{Index: 2, Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, byte(0xa + i)}}
+		a, err := l2.NewWithLinks(ctx, l2.Config{Elector: e, Gratuitous: l2.Gratuitous{Count: 1}}, l2.Link{Interface: eth0, Conn: lan.Attach()})
+		if err != nil {
+			panic(err)
+		}
+		defer a.Close()
+		if err := a.Announce(ctx, announce.Service{Key: "batuu/deathstar", Addrs: []netip.Addr{vip}}); err != nil {
+			panic(err)
+		}
+		electors = append(electors, e)
+	}
+	seen := func(n int) l2test.Announcement { // waits for the nth gratuitous ARP
+		for len(host.Announcements()) < n {
+			time.Sleep(time.Millisecond)
+		}
+		return host.Announcements()[n-1]
 	}
 
-	client, err := l2test.NewHost(&seg, net.HardwareAddr{2, 0, 0, 0, 0, 0xcc}, netip.MustParseAddr("172.18.0.10"))
-	if err != nil {
-		panic(err)
+	leader, _ := electors[0].Leader("batuu/deathstar")
+	mac, err := host.Resolve(ctx, vip, time.Second)
+	fmt.Println(leader, "leads; the host resolves", vip, "to", mac, err)
+	fmt.Println("gratuitous:", seen(1))
+	for _, e := range electors { // as the controller does on every node
+		e.MarkDead(leader)
 	}
-	defer client.Close()
-	mac, err := client.Resolve(context.Background(), svc.Addrs[0], time.Second)
-	fmt.Println(svc.Addrs[0], "is at", mac, err)
+	fmt.Println("gratuitous:", seen(2))
+	mac, err = host.Resolve(ctx, vip, time.Second)
+	fmt.Println("the host resolves", vip, "to", mac, err)
 	// Output:
-	// 172.18.255.201 is at 02:00:00:00:00:01 <nil>
+	// node-a leads; the host resolves 172.18.255.201 to 02:00:00:00:00:0a <nil>
+	// gratuitous: 172.18.255.201 is-at 02:00:00:00:00:0a
+	// gratuitous: 172.18.255.201 is-at 02:00:00:00:00:0b
+	// the host resolves 172.18.255.201 to 02:00:00:00:00:0b <nil>
 }
 
 // Every node computes the same leader per service; when the leader dies,
