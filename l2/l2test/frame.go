@@ -1,6 +1,7 @@
 package l2test
 
 import (
+	"encoding"
 	"encoding/binary"
 	"net"
 	"net/netip"
@@ -17,10 +18,19 @@ const (
 
 var allNodes = netip.IPv6LinkLocalAllNodes()
 
-// ethFrame returns an Ethernet frame.
-func ethFrame(dst, src net.HardwareAddr, et ethernet.EtherType, payload []byte) ([]byte, error) {
-	return (&ethernet.Frame{Destination: dst, Source: src, EtherType: et, Payload: payload}).MarshalBinary()
+// ethFrame returns payload, marshalled, in an Ethernet frame.
+func ethFrame(dst, src net.HardwareAddr, et ethernet.EtherType, payload encoding.BinaryMarshaler) ([]byte, error) {
+	b, err := payload.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return (&ethernet.Frame{Destination: dst, Source: src, EtherType: et, Payload: b}).MarshalBinary()
 }
+
+// raw is a payload already marshalled.
+type raw []byte
+
+func (r raw) MarshalBinary() ([]byte, error) { return r, nil }
 
 // arpFrame returns an ARP packet in an Ethernet frame to ethDst.
 func arpFrame(op arp.Operation, ethDst, srcMAC net.HardwareAddr, srcIP netip.Addr, dstMAC net.HardwareAddr, dstIP netip.Addr) ([]byte, error) {
@@ -28,11 +38,7 @@ func arpFrame(op arp.Operation, ethDst, srcMAC net.HardwareAddr, srcIP netip.Add
 	if err != nil {
 		return nil, err
 	}
-	b, err := p.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	return ethFrame(ethDst, srcMAC, ethernet.EtherTypeARP, b)
+	return ethFrame(ethDst, srcMAC, ethernet.EtherTypeARP, p)
 }
 
 // ndpFrame returns m in an IPv6 packet, hop limit 255, in an Ethernet frame.
@@ -49,7 +55,7 @@ func ndpFrame(m ndp.Message, ethDst, ethSrc net.HardwareAddr, src, dst netip.Add
 	copy(pkt[8:24], s[:])
 	copy(pkt[24:40], d[:])
 	copy(pkt[40:], msg)
-	return ethFrame(ethDst, ethSrc, ethernet.EtherTypeIPv6, pkt)
+	return ethFrame(ethDst, ethSrc, ethernet.EtherTypeIPv6, raw(pkt))
 }
 
 // parseNDP returns the NDP message in an IPv6 packet, with its addresses.

@@ -16,13 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var (
-	macA = net.HardwareAddr{2, 0, 0, 0, 0, 0xa}
-	macB = net.HardwareAddr{2, 0, 0, 0, 0, 0xb}
-	v4A  = netip.MustParseAddr("172.18.0.10")
-	v4B  = netip.MustParseAddr("172.18.0.11")
-	v6B  = netip.MustParseAddr("2001:db8:dead:beef::b")
-)
+// Hosts A and B.
+var macA, macB = net.HardwareAddr{2, 0, 0, 0, 0, 0xa}, net.HardwareAddr{2, 0, 0, 0, 0, 0xb}
+
+var v4A, v4B, v6B = netip.MustParseAddr("172.18.0.10"), netip.MustParseAddr("172.18.0.11"), netip.MustParseAddr("2001:db8:dead:beef::b")
 
 func newHost(t *testing.T, s *l2test.Segment, mac net.HardwareAddr, addrs ...netip.Addr) *l2test.Host {
 	t.Helper()
