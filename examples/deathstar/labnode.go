@@ -17,6 +17,7 @@ import (
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/bgp"
+	"github.com/lbkit/lbkit/internal/netns"
 	"github.com/lbkit/lbkit/ipam"
 	"github.com/lbkit/lbkit/l2"
 )
@@ -29,7 +30,7 @@ import (
 // or "@fail reason" on stdout.
 
 // labNodeHelper is the helper name the node runs under (internal/netns's
-// re-exec switch: the LBKIT_NETNS_HELPER environment variable).
+// re-exec switch: netns.HelperName).
 const labNodeHelper = "deathstar-node"
 
 // labNodeEnv carries the manifests directory to the node; labVerboseEnv
@@ -41,7 +42,7 @@ const (
 )
 
 // isLabNode reports whether this process is the lab's node.
-func isLabNode() bool { return os.Getenv("LBKIT_NETNS_HELPER") == labNodeHelper }
+func isLabNode() bool { return netns.HelperName() == labNodeHelper }
 
 // labNodeMain runs the node until stdin closes.
 func labNodeMain() int {

@@ -65,10 +65,15 @@ const helperEnv = "LBKIT_NETNS_HELPER"
 // Register helpers before calling Main.
 var Helpers = map[string]func() int{}
 
+// HelperName returns the name of the helper this process was re-executed to
+// run (by NS.Helper), or "" when it is not such a child. Programs that are
+// not tests (such as the deathstar lab) use it for their own re-exec switch.
+func HelperName() string { return os.Getenv(helperEnv) }
+
 // Main runs the named helper and exits when this process is a re-executed
 // child, and m.Run otherwise.
 func Main(m *testing.M) {
-	if name := os.Getenv(helperEnv); name != "" {
+	if name := HelperName(); name != "" {
 		fn, ok := Helpers[name]
 		if !ok {
 			os.Stderr.WriteString("netns: unknown helper " + name + "\n")
