@@ -15,6 +15,7 @@ import (
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/bgp"
+	"github.com/lbkit/lbkit/bgp/bgptest"
 	"github.com/lbkit/lbkit/ipam"
 	"github.com/lbkit/lbkit/l2"
 	"github.com/lbkit/lbkit/l2/l2test"
@@ -72,13 +73,13 @@ func (n *loopNode) dialVia(ctx context.Context, nh netip.Addr) (net.Conn, error)
 
 // bgpClient is the client behind the router: it reaches an address only if
 // the router has a route to it.
-func bgpClient(r *loopRouter, n *loopNode) dialFunc {
+func bgpClient(r *bgptest.Router, n *loopNode) dialFunc {
 	return func(ctx context.Context, _, addr string) (net.Conn, error) {
 		dst, err := netip.ParseAddrPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		rt, ok, err := r.lookup(ctx, dst.Addr())
+		rt, ok, err := r.Lookup(ctx, dst.Addr())
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +142,7 @@ type loopStory struct {
 	m      *ipam.Manager
 	svc    announce.Service
 	node   *loopNode
-	router *loopRouter
+	router *bgptest.Router
 	bgpAnn announce.Announcer
 	ann    announce.Announcer // what the controller calls: bgp, then bgp+l2
 	seg    *l2test.Segment    // the node's L2 segment: a hub in memory
@@ -175,7 +176,7 @@ func (s *loopStory) close() {
 		_ = s.host.Close()
 	}
 	if s.router != nil {
-		s.router.stop()
+		_ = s.router.Close()
 	}
 	if s.node != nil {
 		s.node.close()
@@ -198,20 +199,17 @@ func (s *loopStory) bgpUnlabelled(ctx context.Context) error {
 		return g.failf("%v", err)
 	}
 	peer := pol.Peers[0]
-	if s.router, err = startLoopRouter(ctx, lo4, peer.ASN); err != nil {
+	if s.router, err = startLoopRouter(ctx, lo4, peer.ASN, pol.ASN); err != nil {
 		return g.failf("%v", err)
 	}
-	if err := s.router.addNeighbor(ctx, lo4, pol.ASN); err != nil {
-		return g.failf("router: %v", err)
-	}
-	g.say("router: in-process GoBGP, AS %d, on %v:%d (the lab's router is %v)", peer.ASN, lo4, s.router.port, peer.Address)
+	g.say("router: in-process GoBGP, AS %d, on %v:%d (the lab's router is %v)", peer.ASN, lo4, s.router.Port(), peer.Address)
 	speaker, err := bgp.New(ctx, bgp.Config{ASN: pol.ASN, RouterID: pol.RouterID, ListenPort: -1, Logger: s.log})
 	if err != nil {
 		return g.failf("bgp.New: %v", err)
 	}
 	s.bgpAnn = announce.Select(pol.Selector, speaker)
 	s.ann = s.bgpAnn
-	peer.Address, peer.Port = lo4, s.router.port
+	peer.Address, peer.Port = lo4, s.router.Port()
 	peer.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast}
 	peer.NextHopIPv6 = lo6 // IPv6 routes over an IPv4 session need an IPv6 next hop
 	if err := speaker.AddPeer(ctx, peer); err != nil {
@@ -257,12 +255,12 @@ func (s *loopStory) bgpLabelled(ctx context.Context) error {
 	g.say("controller: Announce(%s, labels %s, %v)", s.svc.Key, labelString(s.svc.Labels), s.svc.Addrs)
 	v4, v6 := families(s.svc.Addrs)
 	want := []netip.Prefix{netip.PrefixFrom(v4, 32), netip.PrefixFrom(v6, 128)}
-	rts, err := s.waitTable(ctx, func(rts []route) bool { return slices.Equal(prefixes(rts), want) })
+	rts, err := waitTable(ctx, s.router, func(rts []bgptest.Route) bool { return slices.Equal(prefixes(rts), want) })
 	if err != nil {
 		return g.failf("router table: %v", err)
 	}
 	for _, rt := range rts {
-		g.ok("router learned %v", rt)
+		g.ok("router learned %v via %v", rt.Prefix, rt.NextHop)
 	}
 	return expectReachable(ctx, g, "client", serviceURL(v6), via(bgpClient(s.router, s.node)))
 }
@@ -316,7 +314,7 @@ func (s *loopStory) shutdown(ctx context.Context) error {
 		return g.failf("Close: %v", err)
 	}
 	g.ok("announcers closed (bgp withdrew its routes, l2 stopped answering)")
-	if _, err := s.waitTable(ctx, func(rts []route) bool { return len(rts) == 0 }); err != nil {
+	if _, err := waitTable(ctx, s.router, func(rts []bgptest.Route) bool { return len(rts) == 0 }); err != nil {
 		return g.failf("router table: %v", err)
 	}
 	g.ok("router table empty")
@@ -330,32 +328,6 @@ func (s *loopStory) shutdown(ctx context.Context) error {
 	}
 	g.ok("ipam.Manager.Release(%s): addresses back in %s", serviceKey, s.cfg.Pool.Name)
 	return nil
-}
-
-// waitTable polls the router's table until ok holds.
-func (s *loopStory) waitTable(ctx context.Context, ok func([]route) bool) ([]route, error) {
-	ctx, cancel := context.WithTimeout(ctx, waitRoutes)
-	defer cancel()
-	for {
-		rts, err := s.router.routes(ctx)
-		if err == nil && ok(rts) {
-			return rts, nil
-		}
-		select {
-		case <-ctx.Done():
-			return rts, fmt.Errorf("gave up with %v: %w", rts, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func prefixes(rts []route) []netip.Prefix {
-	out := make([]netip.Prefix, len(rts))
-	for i, rt := range rts {
-		out[i] = rt.Prefix
-	}
-	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
-	return out
 }
 
 // waitEstablished waits until the speaker's session to addr is established.
