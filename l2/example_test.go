@@ -17,7 +17,8 @@ import (
 // lead. When the leader is marked dead, the other node takes over, and its
 // gratuitous ARP moves the host's neighbour entry at once.
 func Example() {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var lan l2test.Segment
 	host, err := l2test.NewHost(&lan, net.HardwareAddr{2, 0, 0, 0, 0, 0xcc}, netip.MustParseAddr("172.18.0.10"))
 	if err != nil {
@@ -40,10 +41,11 @@ func Example() {
 		electors = append(electors, e)
 	}
 	seen := func(n int) l2test.Announcement { // waits for the nth gratuitous ARP
-		for len(host.Announcements()) < n {
-			time.Sleep(time.Millisecond)
+		ga, err := host.WaitAnnouncements(ctx, n)
+		if err != nil {
+			panic(err)
 		}
-		return host.Announcements()[n-1]
+		return ga[n-1]
 	}
 
 	leader, _ := electors[0].Leader("batuu/deathstar")

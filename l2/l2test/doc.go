@@ -11,9 +11,10 @@
 //
 // A Host is a client on a port with a MAC and addresses, as a kernel
 // would be: Resolve finds the MAC of an IPv4 address with an ARP request
-// and of an IPv6 address with a neighbour solicitation; Announcements
-// lists the gratuitous ARP and unsolicited neighbour advertisements it
-// has seen; and it answers ARP and solicitations for its own addresses.
+// and of an IPv6 address with a neighbour solicitation; Announcements and
+// WaitAnnouncements list the gratuitous ARP and unsolicited neighbour
+// advertisements it has seen; and it answers ARP and solicitations for its
+// own addresses.
 //
 // # Queues and dropping
 //

@@ -16,8 +16,9 @@ import (
 // solicitations of a host on another, and announces the addresses
 // gratuitously when it starts answering.
 func Example() {
-	ctx := context.Background()
 	var seg l2test.Segment
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // bounds every wait
+	defer cancel()
 	eth0 := &net.Interface{Index: 2, Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
 	a, err := l2.NewWithLinks(ctx, l2.Config{Gratuitous: l2.Gratuitous{Count: 1}}, l2.Link{Interface: eth0, Conn: seg.Attach()})
 	if err != nil {
@@ -38,10 +39,8 @@ func Example() {
 		mac, err := host.Resolve(ctx, addr, time.Second)
 		fmt.Println(addr, "is at", mac, err)
 	}
-	for len(host.Announcements()) < 2 { // the burst runs in the background
-		time.Sleep(time.Millisecond)
-	}
-	fmt.Println("seen:", host.Announcements())
+	seen, err := host.WaitAnnouncements(ctx, 2) // the burst runs in the background
+	fmt.Println("seen:", seen, err)
 
 	_ = a.Withdraw(ctx, "batuu/deathstar")
 	_, err = host.Resolve(ctx, v4, 50*time.Millisecond)
@@ -49,6 +48,6 @@ func Example() {
 	// Output:
 	// 172.18.255.201 is at 02:00:00:00:00:01 <nil>
 	// 2001:db8:dead:beef::111 is at 02:00:00:00:00:01 <nil>
-	// seen: [172.18.255.201 is-at 02:00:00:00:00:01 2001:db8:dead:beef::111 is-at 02:00:00:00:00:01]
+	// seen: [172.18.255.201 is-at 02:00:00:00:00:01 2001:db8:dead:beef::111 is-at 02:00:00:00:00:01] <nil>
 	// l2test: ARP who-has 172.18.255.201: no reply within 50ms
 }

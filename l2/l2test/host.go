@@ -44,6 +44,7 @@ type Host struct {
 	mu      sync.Mutex
 	waiters map[netip.Addr][]chan net.HardwareAddr
 	seen    []Announcement
+	more    chan struct{} // closed and replaced when seen grows
 }
 
 // NewHost attaches a host with Ethernet address mac and the given unicast
@@ -53,7 +54,7 @@ func NewHost(s *Segment, mac net.HardwareAddr, addrs ...netip.Addr) (*Host, erro
 	if len(mac) != 6 || mac[0]&1 != 0 {
 		return nil, fmt.Errorf("%w: host MAC %v is not a 6-byte unicast address", ErrInvalid, mac)
 	}
-	h := &Host{mac: slices.Clone(mac), done: make(chan struct{}), waiters: map[netip.Addr][]chan net.HardwareAddr{}}
+	h := &Host{mac: slices.Clone(mac), done: make(chan struct{}), waiters: map[netip.Addr][]chan net.HardwareAddr{}, more: make(chan struct{})}
 	for _, a := range addrs {
 		if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" {
 			return nil, fmt.Errorf("%w: host address %v is not a unicast address without zone", ErrInvalid, a)
@@ -87,6 +88,27 @@ func (h *Host) Announcements() []Announcement {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.seen)
+}
+
+// WaitAnnouncements waits until the host has seen at least n
+// announcements and returns them all, like Announcements. It returns ctx's
+// error if ctx is done first, and net.ErrClosed if the host is closed.
+func (h *Host) WaitAnnouncements(ctx context.Context, n int) ([]Announcement, error) {
+	for {
+		h.mu.Lock()
+		seen, more := slices.Clone(h.seen), h.more
+		h.mu.Unlock()
+		if len(seen) >= n {
+			return seen, nil
+		}
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return seen, ctx.Err()
+		case <-h.done:
+			return seen, net.ErrClosed
+		}
+	}
 }
 
 // Resolve returns the MAC that answers for addr: it sends an ARP request
@@ -189,6 +211,8 @@ func (h *Host) announced(addr netip.Addr, mac net.HardwareAddr) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.seen = append(h.seen, Announcement{Addr: addr, MAC: slices.Clone(mac)})
+	close(h.more)
+	h.more = make(chan struct{})
 }
 
 func (h *Host) owns(addr netip.Addr) bool { return slices.Contains(h.addrs, addr) }

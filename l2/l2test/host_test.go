@@ -83,6 +83,10 @@ func TestHostResolveContext(t *testing.T) {
 	_, err := a.Resolve(ctx, v4B, 0)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.NotErrorIs(t, err, l2test.ErrNoReply)
+
+	seen, err := a.WaitAnnouncements(ctx, 1)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Empty(t, seen)
 }
 
 func TestHostClose(t *testing.T) {
@@ -98,7 +102,9 @@ func TestHostClose(t *testing.T) {
 	assert.ErrorIs(t, <-errc, net.ErrClosed)
 	assert.NoError(t, a.Close())
 	assert.Zero(t, s.Ports())
-	_, err := a.Resolve(context.Background(), v4B, time.Second)
+	_, err := a.WaitAnnouncements(context.Background(), 1)
+	assert.ErrorIs(t, err, net.ErrClosed)
+	_, err = a.Resolve(context.Background(), v4B, time.Second)
 	assert.ErrorIs(t, err, net.ErrClosed)
 }
 
@@ -150,12 +156,16 @@ func TestHostAnnouncements(t *testing.T) {
 	send(naPacket(t, &ndp.NeighborAdvertisement{Override: true, TargetAddress: svc6})) // no TLLA: Ethernet source
 	send(naPacket(t, &ndp.NeighborAdvertisement{Solicited: true, TargetAddress: svc6}))
 	want := []l2test.Announcement{{svc4, macB}, {svc4, macB}, {svc6, macB}}
-	require.Eventually(t, func() bool { return len(a.Announcements()) >= len(want) }, time.Second, time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	seen, err := a.WaitAnnouncements(ctx, len(want))
+	require.NoError(t, err)
+	assert.Equal(t, want, seen)
 	// The host handles frames in order: a last query proves it saw them all.
 	newHost(t, &s, net.HardwareAddr{2, 0, 0, 0, 0, 0xd}, v4B)
-	_, err := a.Resolve(context.Background(), v4B, 5*time.Second)
+	_, err = a.Resolve(context.Background(), v4B, 5*time.Second)
 	require.NoError(t, err)
-	assert.Equal(t, want, a.Announcements())
+	assert.Equal(t, want, a.Announcements(), "nothing else counted")
 	assert.Equal(t, "172.18.255.201 is-at 02:00:00:00:00:0b", want[0].String())
 }
 
