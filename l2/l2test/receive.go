@@ -20,25 +20,30 @@ func (h *Host) receive() {
 		if err != nil {
 			return
 		}
-		var f ethernet.Frame
-		if f.UnmarshalBinary(buf[:n]) != nil {
-			continue
+		h.handle(buf[:n])
+	}
+}
+
+// handle handles one frame.
+func (h *Host) handle(b []byte) {
+	var f ethernet.Frame
+	if f.UnmarshalBinary(b) != nil {
+		return
+	}
+	switch f.EtherType {
+	case ethernet.EtherTypeARP:
+		var p arp.Packet
+		if p.UnmarshalBinary(f.Payload) == nil {
+			h.handleARP(&p)
 		}
-		switch f.EtherType {
-		case ethernet.EtherTypeARP:
-			var p arp.Packet
-			if p.UnmarshalBinary(f.Payload) == nil {
-				h.handleARP(&p)
-			}
-		case ethernet.EtherTypeIPv6:
-			h.handleNDP(&f)
-		}
+	case ethernet.EtherTypeIPv6:
+		h.handleNDP(&f)
 	}
 }
 
 func (h *Host) handleARP(p *arp.Packet) {
 	switch {
-	case p.SenderIP == p.TargetIP:
+	case p.SenderIP == p.TargetIP && !p.SenderIP.IsUnspecified():
 		h.announced(p.SenderIP, p.SenderHardwareAddr)
 	case p.Operation == arp.OperationReply && slices.Equal(p.TargetHardwareAddr, h.mac):
 		h.answered(p.SenderIP, p.SenderHardwareAddr)
