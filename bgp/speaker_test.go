@@ -403,7 +403,7 @@ func TestCloseGraceful(t *testing.T) {
 	require.NoError(t, s.CloseGraceful())
 	require.NoError(t, s.Close(), "Close after CloseGraceful")
 	// The router notices the session is gone, and keeps the route.
-	waitRouterState(t, r, lo4, func(st bgptest.State) bool { return st != bgptest.StateEstablished })
+	waitRouterState(t, r, lo4, func(st bgptest.PeerStatus) bool { return !st.Established() })
 	time.Sleep(500 * time.Millisecond)
 	host := netip.MustParsePrefix("172.18.255.201/32")
 	assert.True(t, routes(t, r)[host].Stale, "route kept as stale: no CEASE was sent")
@@ -417,16 +417,16 @@ func TestCloseGraceful(t *testing.T) {
 	waitRoutes(t, r, "refreshed route", hasExactly("172.18.255.201/32"))
 }
 
-func waitRouterState(t testing.TB, r *bgptest.Router, addr netip.Addr, ok func(bgptest.State) bool) {
+func waitRouterState(t testing.TB, r *bgptest.Router, addr netip.Addr, ok func(bgptest.PeerStatus) bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st := routerPeerStatus(t, r, addr).State
+		st := routerPeerStatus(t, r, addr)
 		if ok(st) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("router's session to %v stuck in %v", addr, st)
+			t.Fatalf("router's session to %v stuck in %v", addr, st.State)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
 
 	api "github.com/osrg/gobgp/v3/api"
@@ -138,35 +138,14 @@ func (r *Router) ResetPeer(ctx context.Context, addr netip.Addr) error {
 	})
 }
 
-// A State is a BGP session state (RFC 4271 section 8).
-type State uint8
-
-// The session states.
-const (
-	StateUnknown State = iota
-	StateIdle
-	StateConnect
-	StateActive
-	StateOpenSent
-	StateOpenConfirm
-	StateEstablished
-)
-
-var stateNames = [...]string{"unknown", "idle", "connect", "active", "opensent", "openconfirm", "established"}
-
-// String returns the state's lower-case name, such as "established".
-func (s State) String() string {
-	if int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
-}
-
 // PeerStatus is a neighbour's session as Peers reports it.
 type PeerStatus struct {
 	Address netip.Addr
 	ASN     uint32
-	State   State
+	// State is the session state (RFC 4271 section 8) in lower case:
+	// "idle", "connect", "active", "opensent", "openconfirm" or
+	// "established".
+	State string
 	// Accepted is the number of routes received from the neighbour and
 	// accepted.
 	Accepted uint64
@@ -193,14 +172,15 @@ func (r *Router) Peers(ctx context.Context) ([]PeerStatus, error) {
 func peerStatus(p *api.Peer) PeerStatus {
 	st := PeerStatus{ASN: p.GetConf().GetPeerAsn()}
 	st.Address, _ = netip.ParseAddr(p.GetConf().GetNeighborAddress())
-	if s := p.GetState().GetSessionState(); s >= 0 && int(s) < len(stateNames) {
-		st.State = State(s) // the API's numbering is the same
-	}
+	st.State = strings.ToLower(p.GetState().GetSessionState().String())
 	for _, af := range p.GetAfiSafis() {
 		st.Accepted += af.GetState().GetAccepted()
 	}
-	if st.State == StateEstablished {
+	if st.Established() {
 		st.HoldTime = time.Duration(p.GetTimers().GetState().GetNegotiatedHoldTime()) * time.Second
 	}
 	return st
 }
+
+// Established reports whether the session is established.
+func (p PeerStatus) Established() bool { return p.State == "established" }

@@ -134,7 +134,7 @@ func TestPeerErrors(t *testing.T) {
 	require.Len(t, ps, 1, "failed calls changed nothing")
 	assert.Equal(t, lo4, ps[0].Address)
 	assert.Equal(t, uint32(speakerASN), ps[0].ASN)
-	assert.NotEqual(t, bgptest.StateEstablished, ps[0].State)
+	assert.False(t, ps[0].Established(), ps[0].State)
 	assert.Zero(t, ps[0].HoldTime)
 
 	require.NoError(t, r.RemovePeer(ctx, lo4))
@@ -241,7 +241,8 @@ func TestResetAndRemovePeer(t *testing.T) {
 	ps, err := r.Peers(ctx)
 	require.NoError(t, err)
 	require.Len(t, ps, 1)
-	assert.Equal(t, bgptest.StateEstablished, ps[0].State)
+	assert.True(t, ps[0].Established())
+	assert.Equal(t, "established", ps[0].State)
 	assert.Equal(t, uint64(2), ps[0].Accepted)
 	assert.Equal(t, 90*time.Second, ps[0].HoldTime, "GoBGP's default hold time")
 
@@ -302,10 +303,4 @@ func TestWaitRoutesContextEnds(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Empty(t, rts, "the last table read")
 	assert.False(t, errors.Is(err, bgptest.ErrClosed))
-}
-
-func TestStateString(t *testing.T) {
-	assert.Equal(t, "established", bgptest.StateEstablished.String())
-	assert.Equal(t, "idle", bgptest.StateIdle.String())
-	assert.Equal(t, "State(9)", bgptest.State(9).String())
 }
