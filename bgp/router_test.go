@@ -14,7 +14,7 @@ import (
 )
 
 // newTestRouter starts a bgptest.Router playing the upstream router on
-// addr (loopback), on a free port, with neighbour p: by default it waits
+// addr (loopback), on a free port, with neighbor p: by default it waits
 // for the speaker to connect.
 func newTestRouter(t testing.TB, addr netip.Addr, asn uint32, p bgptest.Peer) *bgptest.Router {
 	t.Helper()
@@ -27,7 +27,7 @@ func newTestRouter(t testing.TB, addr netip.Addr, asn uint32, p bgptest.Peer) *b
 	return r
 }
 
-// speakerAt is the router's neighbour: the speaker at addr.
+// speakerAt is the router's neighbor: the speaker at addr.
 func speakerAt(addr netip.Addr) bgptest.Peer {
 	return bgptest.Peer{Address: addr, ASN: speakerASN}
 }
@@ -97,7 +97,7 @@ func routerPeerStatus(t testing.TB, r *bgptest.Router, addr netip.Addr) bgptest.
 	ps, err := r.Peers(context.Background())
 	require.NoError(t, err)
 	i := slices.IndexFunc(ps, func(p bgptest.PeerStatus) bool { return p.Address == addr })
-	require.GreaterOrEqual(t, i, 0, "router has no neighbour %v", addr)
+	require.GreaterOrEqual(t, i, 0, "router has no neighbor %v", addr)
 	return ps[i]
 }
 

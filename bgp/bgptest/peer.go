@@ -16,25 +16,25 @@ var (
 	familyV6 = &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}
 )
 
-// A Peer is a neighbour of the router. Sessions carry IPv4 and IPv6 unicast
+// A Peer is a neighbor of the router. Sessions carry IPv4 and IPv6 unicast
 // routes; the router retries connections and restarts sessions after 1 s.
 type Peer struct {
-	// Address is the neighbour's address; required.
+	// Address is the neighbor's address; required.
 	Address netip.Addr
-	// ASN is the neighbour's autonomous system number; required. The same
+	// ASN is the neighbor's autonomous system number; required. The same
 	// as the router's makes the session iBGP.
 	ASN uint32
-	// Active makes the router connect to the neighbour, on Port (179 if
-	// 0). By default the router waits for the neighbour to connect.
+	// Active makes the router connect to the neighbor, on Port (179 if
+	// 0). By default the router waits for the neighbor to connect.
 	Active bool
 	Port   uint16
 	// EBGPMultihop, if nonzero, is the TTL of the router's packets on an
-	// eBGP session with a neighbour that is not directly connected.
+	// eBGP session with a neighbor that is not directly connected.
 	EBGPMultihop uint8
 	// GracefulRestart makes the router a graceful-restart helper (RFC
-	// 4724) for the neighbour: when the session ends without a
-	// notification, the router keeps the neighbour's routes, marked Stale,
-	// for the restart time the neighbour announced.
+	// 4724) for the neighbor: when the session ends without a
+	// notification, the router keeps the neighbor's routes, marked Stale,
+	// for the restart time the neighbor announced.
 	GracefulRestart bool
 }
 
@@ -76,8 +76,8 @@ func (p Peer) api() *api.Peer {
 	return ap
 }
 
-// AddPeer adds a neighbour. It returns ErrInvalidPeer for a bad peer and
-// ErrPeerExists if the router has a neighbour with that address.
+// AddPeer adds a neighbor. It returns ErrInvalidPeer for a bad peer and
+// ErrPeerExists if the router has a neighbor with that address.
 func (r *Router) AddPeer(ctx context.Context, p Peer) error {
 	if err := p.validate(); err != nil {
 		return err
@@ -97,15 +97,15 @@ func (r *Router) AddPeer(ctx context.Context, p Peer) error {
 	return nil
 }
 
-// hasPeer reports whether addr is a neighbour; r.mu is held.
+// hasPeer reports whether addr is a neighbor; r.mu is held.
 func (r *Router) hasPeer(addr netip.Addr) bool {
 	_, ok := r.peers[addr]
 	return ok
 }
 
-// RemovePeer removes the neighbour with address addr, closing its session
+// RemovePeer removes the neighbor with address addr, closing its session
 // with a CEASE notification; its routes leave the table. It returns
-// ErrUnknownPeer if there is no such neighbour.
+// ErrUnknownPeer if there is no such neighbor.
 func (r *Router) RemovePeer(ctx context.Context, addr netip.Addr) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -122,9 +122,9 @@ func (r *Router) RemovePeer(ctx context.Context, addr netip.Addr) error {
 	return nil
 }
 
-// ResetPeer restarts the session with neighbour addr: the router sends a
-// CEASE notification, drops the neighbour's routes and lets the session
-// come back. It returns ErrUnknownPeer if there is no such neighbour.
+// ResetPeer restarts the session with neighbor addr: the router sends a
+// CEASE notification, drops the neighbor's routes and lets the session
+// come back. It returns ErrUnknownPeer if there is no such neighbor.
 func (r *Router) ResetPeer(ctx context.Context, addr netip.Addr) error {
 	return r.use(func() error {
 		if !r.hasPeer(addr) {
@@ -138,7 +138,7 @@ func (r *Router) ResetPeer(ctx context.Context, addr netip.Addr) error {
 	})
 }
 
-// PeerStatus is a neighbour's session as Peers reports it.
+// PeerStatus is a neighbor's session as Peers reports it.
 type PeerStatus struct {
 	Address netip.Addr
 	ASN     uint32
@@ -146,7 +146,7 @@ type PeerStatus struct {
 	// "idle", "connect", "active", "opensent", "openconfirm" or
 	// "established".
 	State string
-	// Accepted is the number of routes received from the neighbour and
+	// Accepted is the number of routes received from the neighbor and
 	// accepted.
 	Accepted uint64
 	// HoldTime is the hold time negotiated for the session; 0 when the
@@ -154,7 +154,7 @@ type PeerStatus struct {
 	HoldTime time.Duration
 }
 
-// Peers returns the status of every neighbour, sorted by address.
+// Peers returns the status of every neighbor, sorted by address.
 func (r *Router) Peers(ctx context.Context) ([]PeerStatus, error) {
 	var out []PeerStatus
 	err := r.use(func() error {

@@ -5,10 +5,31 @@
 // counterpart of announce/announcetest, one level lower: a real BGP session
 // over TCP instead of a recorded Announcer.
 //
-// A test starts a Router, adds the speaker as a neighbour (the router waits
+// A test starts a Router, adds the speaker as a neighbor (the router waits
 // for it to connect, unless Peer.Active), points the speaker at Addr and
 // Port, and reads Routes, Lookup or WaitRoutes. No GoBGP type appears in
 // this package's API.
+//
+//	r, err := bgptest.NewRouter(ctx, bgptest.Config{ASN: 65000, RouterID: id})
+//	...
+//	t.Cleanup(func() { r.Close() })
+//	err = r.AddPeer(ctx, bgptest.Peer{Address: speakerAddr, ASN: 65001})
+//	// the speaker peers with bgp.Peer{Address: r.Addr(), Port: r.Port(), ASN: r.ASN()}
+//	rts, err := r.WaitRoutes(ctx, func(rts []bgptest.Route) bool { return len(rts) == 2 })
+//
+// The router listens on 127.0.0.1 and a free port by default, so tests need
+// no privileges and may run in parallel. Its sessions carry IPv4 and IPv6
+// unicast and retry quickly (1 s). Routes reports the best path of each
+// prefix with its attributes decoded. The router originates no routes; like
+// a real one it passes routes learned from one neighbor on to the others
+// (to eBGP neighbors; not from one iBGP neighbor to another).
+//
+// # Deviations from the issue
+//
+// Peer.Active (the zero value: the router waits for the neighbor) stands
+// for "passive or not"; PeerStatus.State is the state's name rather than a
+// copy of bgp.PeerState, which this package cannot import (bgp's own tests
+// use bgptest).
 //
 // # Concurrency
 //
@@ -46,7 +67,7 @@ type Config struct {
 	// ASN is the router's autonomous system number; required.
 	ASN uint32
 	// RouterID is the router's BGP identifier, an IPv4 address; required.
-	// It must differ from the identifiers of the router's neighbours.
+	// It must differ from the identifiers of the router's neighbors.
 	RouterID netip.Addr
 	// ListenAddr is the address the router listens on; the zero value
 	// means 127.0.0.1.

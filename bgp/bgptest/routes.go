@@ -21,7 +21,7 @@ type Route struct {
 	// address; an IPv6 route's is reported as received, so that an
 	// IPv4-mapped IPv6 next hop (which routers do not install) shows.
 	NextHop netip.Addr
-	// From is the address of the neighbour the route came from.
+	// From is the address of the neighbor the route came from.
 	From netip.Addr
 	// Communities are the route's communities as "ASN:value", in the
 	// order received (well-known ones numerically: no-export is
@@ -35,7 +35,7 @@ type Route struct {
 	// ASPath lists the AS numbers of the route's AS path, nearest first
 	// (the members of an AS_SET in the order received).
 	ASPath []uint32
-	// Stale reports whether the router keeps the route for a neighbour
+	// Stale reports whether the router keeps the route for a neighbor
 	// that is restarting (graceful restart).
 	Stale bool
 }
