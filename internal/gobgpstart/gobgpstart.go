@@ -65,52 +65,80 @@ const drainTimeout = 5 * time.Second
 func drainPeers(srv *server.BgpServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
+	d := &drain{left: map[netip.Addr]bool{}, done: make(chan struct{})}
+	// Watch first: a session that ends after ListPeer saw it established
+	// is then reported to d.
+	err := srv.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, d.onEvent)
 	var all []string
-	waiting := map[netip.Addr]bool{}
+	var established []netip.Addr
 	_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 		all = append(all, p.GetConf().GetNeighborAddress())
 		if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
 			if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
-				waiting[a] = true
+				established = append(established, a)
 			}
 		}
 	})
 	if len(all) == 0 {
 		return
 	}
-	var mu sync.Mutex
-	done := make(chan struct{})
-	// GoBGP reports a torn-down session as a peer event of type UNKNOWN
-	// and state IDLE, after its goroutines have ended.
-	err := srv.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, func(r *api.WatchEventResponse) {
-		pe := r.GetPeer()
-		if pe == nil || pe.GetType() != api.WatchEventResponse_PeerEvent_UNKNOWN {
-			return
-		}
-		a, err := netip.ParseAddr(pe.GetPeer().GetState().GetNeighborAddress())
-		if err != nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if waiting[a] {
-			delete(waiting, a)
-			if len(waiting) == 0 {
-				close(done)
-			}
-		}
-	})
+	idle := d.expect(established)
 	for _, a := range all {
 		_ = srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: a})
 	}
-	mu.Lock()
-	idle := len(waiting) == 0
-	mu.Unlock()
 	if err != nil || idle {
 		return
 	}
 	select {
-	case <-done:
+	case <-d.done:
 	case <-ctx.Done():
 	}
+}
+
+// drain tracks the established sessions drainPeers waits for. GoBGP
+// reports the end of a session as a peer event in a state other than
+// ESTABLISHED (of type UNKNOWN when the peer was deleted, STATE when the
+// session ended on its own), after the session's goroutines have ended.
+type drain struct {
+	mu      sync.Mutex
+	left    map[netip.Addr]bool // sessions seen ending before expect
+	waiting map[netip.Addr]bool // nil before expect
+	done    chan struct{}       // closed when waiting empties
+}
+
+func (d *drain) onEvent(r *api.WatchEventResponse) {
+	if r.GetPeer() == nil {
+		return
+	}
+	st := r.GetPeer().GetPeer().GetState()
+	a, err := netip.ParseAddr(st.GetNeighborAddress())
+	if err != nil {
+		return
+	}
+	up := st.GetSessionState() == api.PeerState_ESTABLISHED
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.waiting == nil:
+		d.left[a] = !up
+	case d.waiting[a] && !up:
+		delete(d.waiting, a)
+		if len(d.waiting) == 0 {
+			close(d.done)
+		}
+	}
+}
+
+// expect starts waiting for the sessions to addrs (less those that have
+// ended already) and reports whether there are none.
+func (d *drain) expect(addrs []netip.Addr) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.waiting = map[netip.Addr]bool{}
+	for _, a := range addrs {
+		if !d.left[a] {
+			d.waiting[a] = true
+		}
+	}
+	return len(d.waiting) == 0
 }

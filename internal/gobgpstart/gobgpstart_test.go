@@ -3,6 +3,7 @@ package gobgpstart
 import (
 	"context"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -75,4 +76,46 @@ func TestStopEndsSessions(t *testing.T) {
 	assert.Zero(t, peers, "Stop removed b's peers")
 	assert.Eventually(t, func() bool { return state(a) != api.PeerState_ESTABLISHED }, 20*time.Second, 10*time.Millisecond,
 		"a sees the session end")
+}
+
+func peerEvent(addr string, st api.PeerState_SessionState) *api.WatchEventResponse {
+	return &api.WatchEventResponse{Event: &api.WatchEventResponse_Peer{Peer: &api.WatchEventResponse_PeerEvent{
+		Type: api.WatchEventResponse_PeerEvent_STATE,
+		Peer: &api.Peer{State: &api.PeerState{NeighborAddress: addr, SessionState: st}},
+	}}}
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestDrain: sessions that end before or after drainPeers has listed them
+// both count as torn down.
+func TestDrain(t *testing.T) {
+	x, y, z := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")
+	d := &drain{left: map[netip.Addr]bool{}, done: make(chan struct{})}
+	d.onEvent(&api.WatchEventResponse{}) // not a peer event
+	d.onEvent(peerEvent("10.0.0.1", api.PeerState_IDLE))
+	d.onEvent(peerEvent("10.0.0.2", api.PeerState_IDLE))
+	d.onEvent(peerEvent("10.0.0.2", api.PeerState_ESTABLISHED)) // y came back
+	d.onEvent(peerEvent("not an address", api.PeerState_IDLE))
+	assert.True(t, d.expect([]netip.Addr{x}), "x ended before expect")
+	assert.False(t, closed(d.done))
+
+	d = &drain{left: map[netip.Addr]bool{}, done: make(chan struct{})}
+	d.onEvent(peerEvent("10.0.0.1", api.PeerState_IDLE))
+	d.onEvent(peerEvent("10.0.0.2", api.PeerState_IDLE))
+	d.onEvent(peerEvent("10.0.0.2", api.PeerState_ESTABLISHED))
+	require.False(t, d.expect([]netip.Addr{x, y, z}), "y and z still up")
+	d.onEvent(peerEvent("10.0.0.3", api.PeerState_ESTABLISHED))
+	d.onEvent(peerEvent("10.0.0.3", api.PeerState_IDLE))
+	assert.False(t, closed(d.done), "y is still up")
+	d.onEvent(peerEvent("10.0.0.2", api.PeerState_ACTIVE))
+	assert.True(t, closed(d.done))
+	d.onEvent(peerEvent("10.0.0.2", api.PeerState_IDLE)) // no second close
 }
