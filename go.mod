@@ -13,7 +13,6 @@ require (
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.38.0
 	golang.org/x/sys v0.31.0
-	google.golang.org/protobuf v1.33.0
 	sigs.k8s.io/yaml v1.6.0
 )
 
@@ -46,6 +45,7 @@ require (
 	golang.org/x/text v0.23.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20230525234030-28d5490b6b19 // indirect
 	google.golang.org/grpc v1.56.3 // indirect
+	google.golang.org/protobuf v1.33.0 // indirect
 	gopkg.in/ini.v1 v1.67.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
