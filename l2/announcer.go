@@ -197,8 +197,9 @@ func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, e
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.stopHook = context.AfterFunc(ctx, func() { _ = a.Close() })
+	ch := a.elector.Changes() // before any Announce: no change is missed
 	a.wg.Add(1)
-	go a.watchElector()
+	go a.watchElector(ch)
 	return a, nil
 }
 
@@ -317,9 +318,8 @@ func (a *Announcer) reconcileLocked(addrs []netip.Addr) []*claim {
 	return started
 }
 
-func (a *Announcer) watchElector() {
+func (a *Announcer) watchElector(ch <-chan struct{}) {
 	defer a.wg.Done()
-	ch := a.elector.Changes()
 	for {
 		select {
 		case <-a.ctx.Done():

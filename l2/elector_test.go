@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,4 +204,28 @@ func keyLedBy(t *testing.T, leader string, members []string) string {
 	}
 	t.Fatal("no key led by " + leader)
 	return ""
+}
+
+// subscribeCounter is an Elector that counts calls of Changes.
+type subscribeCounter struct {
+	Elector
+	calls atomic.Int64
+}
+
+func (s *subscribeCounter) Changes() <-chan struct{} {
+	s.calls.Add(1)
+	return s.Elector.Changes()
+}
+
+// TestSubscribedOnReturn checks that the announcer takes the elector's
+// Changes channel before New returns: a channel taken later, by a goroutine
+// not yet scheduled, would miss a change made between New and the first
+// Announce, and the node would go on answering after losing leadership.
+func TestSubscribedOnReturn(t *testing.T) {
+	e := &subscribeCounter{Elector: NewRendezvous("node-a", "node-a")}
+	a, err := NewWithLinks(context.Background(), Config{Elector: e},
+		Link{Interface: &net.Interface{Index: 1, Name: "eth0", HardwareAddr: nodeMAC}, Conn: newFakeConn()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = a.Close() })
+	assert.Positive(t, e.calls.Load(), "Changes called before NewWithLinks returned")
 }
