@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -320,34 +321,28 @@ func parseAttributes(a Attributes) (attrs, error) {
 		}
 		out.large = append(out.large, c)
 	}
-	out.localPref, out.med = a.LocalPref, a.MED
+	out.localPref, out.med = copyPtr(a.LocalPref), copyPtr(a.MED)
 	out.normalize()
 	return out, nil
+}
+
+// copyPtr returns a pointer to a copy of *p, or nil: the speaker must not
+// see later changes the caller makes through p.
+func copyPtr(p *uint32) *uint32 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 func (a *attrs) normalize() {
 	slices.Sort(a.communities)
 	a.communities = slices.Compact(a.communities)
 	slices.SortFunc(a.large, func(x, y LargeCommunity) int {
-		if c := cmpU32(x.ASN, y.ASN); c != 0 {
-			return c
-		}
-		if c := cmpU32(x.Local1, y.Local1); c != 0 {
-			return c
-		}
-		return cmpU32(x.Local2, y.Local2)
+		return cmp.Or(cmp.Compare(x.ASN, y.ASN), cmp.Compare(x.Local1, y.Local1), cmp.Compare(x.Local2, y.Local2))
 	})
 	a.large = slices.Compact(a.large)
-}
-
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // merge adds b to a: union of communities, first LocalPref and MED win.

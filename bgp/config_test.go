@@ -139,3 +139,20 @@ func TestEncodeMatchesGoBGP(t *testing.T) {
 		assert.Equal(t, want, nlriBytes(p), s)
 	}
 }
+
+// TestRulesCopied checks that New keeps its own copy of the rules: a
+// caller reusing the LocalPref or MED variable must not change the
+// attributes of routes behind the speaker's back.
+func TestRulesCopied(t *testing.T) {
+	lp, med := uint32(200), uint32(10)
+	cfg := Config{ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.1"),
+		Rules: []Rule{{Attributes: Attributes{LocalPref: &lp, MED: &med}}}}
+	rules, err := cfg.validate()
+	require.NoError(t, err)
+	lp, med = 300, 20
+	got := attrsFor(rules, nil)
+	require.NotNil(t, got.localPref)
+	require.NotNil(t, got.med)
+	assert.Equal(t, uint32(200), *got.localPref)
+	assert.Equal(t, uint32(10), *got.med)
+}
