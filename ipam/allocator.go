@@ -127,7 +127,7 @@ func NewAllocator(ranges []Range, opts ...AllocatorOption) (*Allocator, error) {
 		o(&cfg)
 	}
 	if cfg.strategy > Random {
-		return nil, fmt.Errorf("ipam: unknown %v", cfg.strategy)
+		return nil, fmt.Errorf("%w: unknown %v", ErrInvalidOption, cfg.strategy)
 	}
 	sorted, err := sortRanges(ranges)
 	if err != nil {

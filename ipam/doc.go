@@ -77,9 +77,10 @@
 // take it for reading). It does no I/O and starts no goroutine; decisions
 // are logged to an optional *slog.Logger ([WithLogger]).
 //
-// Errors of Range and Allocator wrap the sentinels [ErrInvalidRange], [ErrFamily], [ErrOverlap],
-// [ErrExhausted], [ErrInUse], [ErrOutOfRange] and [ErrNotAllocated], to be
-// tested with errors.Is. A call that fails changes no state.
+// Errors of Range and Allocator wrap the sentinels [ErrInvalidRange],
+// [ErrFamily], [ErrOverlap], [ErrExhausted], [ErrInUse], [ErrOutOfRange],
+// [ErrNotAllocated] and [ErrInvalidOption], to be tested with errors.Is. A
+// call that fails changes no state.
 //
 // Concurrency: Range is an immutable value. An Allocator is not safe for
 // concurrent use, as google/btree is not: serialise calls. A Manager is safe

@@ -22,6 +22,9 @@ var (
 	ErrOutOfRange = errors.New("ipam: address out of range")
 	// ErrNotAllocated reports the release of an address that is not allocated.
 	ErrNotAllocated = errors.New("ipam: address not allocated")
+	// ErrInvalidOption reports an AllocatorOption with an invalid value,
+	// such as an unknown Strategy.
+	ErrInvalidOption = errors.New("ipam: invalid option")
 
 	// Sentinels of the Manager, which also returns those above.
 
