@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/announce/announcetest"
@@ -217,4 +218,14 @@ func TestDemo(t *testing.T) {
 	assert.Contains(t, out.String(), "added   batuu/deathstar  [172.18.255.201 2001:db8:dead:beef::1] from empire-ip-pool (assigned)")
 	assert.Contains(t, out.String(), "no pool")
 	assert.Contains(t, out.String(), "answering for [] at the end")
+}
+
+// A bad flag value fails the command without leaving the BGP speaker
+// running (but for GoBGP's Serve loop, which cannot stop).
+func TestDemoBadPeer(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		goleak.IgnoreAnyFunction("github.com/osrg/gobgp/v3/pkg/server.(*BgpServer).Serve"))
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-peer", "not-an-address"}, &out)
+	require.ErrorContains(t, err, "-peer")
 }

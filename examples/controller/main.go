@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer speaker.Close() // on early returns; after ann.Close it does nothing
 	if *peer != "" {
 		addr, err := netip.ParseAddr(*peer)
 		if err != nil {
