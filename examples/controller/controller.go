@@ -45,6 +45,7 @@ const (
 	Deleted
 )
 
+// String returns "added", "updated" or "deleted".
 func (t EventType) String() string {
 	switch t {
 	case Added:
@@ -150,7 +151,9 @@ func (c *Controller) remove(ctx context.Context, key string) error {
 // Restore is what a controller does once at start, before handling events:
 // services that already have addresses (Status) ask for exactly those, so
 // nothing moves across a restart; only then do the others get new ones.
-// It returns the status of every service, by key, and the errors joined.
+// It returns the status of every service that got addresses, by key, and
+// the errors of the others joined; those, like any failed event, are
+// retried by requeueing (a plain Reconcile, which ignores Status).
 func (c *Controller) Restore(ctx context.Context, svcs []Service) (map[string]Status, error) {
 	ordered := slices.Clone(svcs)
 	slices.SortStableFunc(ordered, func(a, b Service) int {
