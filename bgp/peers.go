@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
@@ -83,7 +84,15 @@ func (s *Speaker) updatePeerLocked(ctx context.Context, p Peer) error {
 	if err := s.removePeerLocked(ctx, old); err != nil {
 		return err
 	}
-	return s.addPeerLocked(ctx, p)
+	if err := s.addPeerLocked(ctx, p); err != nil {
+		// Put the old neighbor back, so that a failed update changes
+		// nothing (its session restarts, though).
+		if rerr := s.addPeerLocked(ctx, old); rerr != nil {
+			return errors.Join(err, fmt.Errorf("bgp: restore peer %v: %w", old.Address, rerr))
+		}
+		return err
+	}
+	return nil
 }
 
 // RemovePeer closes the session to addr (with a CEASE) and forgets the
