@@ -16,6 +16,9 @@ import (
 // or other addresses or a family policy the addresses do not satisfy, or
 // sharing is no longer possible; Assign then releases them and assigns new
 // ones, and the result says why (Reason) and what was replaced (Previous).
+// A service that stays in its pool keeps, of its old addresses, those that
+// still fit (its IPv4 address when only its IPv6 one left the pool, or when
+// it drops IPv6), so only what must move moves.
 //
 // Without Request.Addrs, pools are tried in order (priority descending,
 // then name), skipping disabled and ManualOnly pools unless named by
@@ -63,6 +66,7 @@ func (m *Manager) assign(req *request, old *record, reason Reason) (Assignment, 
 	if old != nil {
 		a := old.assignment(Unchanged)
 		prev = &a
+		req.remember(old)
 		t.release(old)
 	}
 	rec, err := m.place(&t, req)

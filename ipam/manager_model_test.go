@@ -156,7 +156,7 @@ func (mm *managerModel) assign(req ipam.Request) (addrs []netip.Addr, pool strin
 	if len(req.Addrs) > 0 {
 		p, addrs = mm.specific(req)
 	} else {
-		p, addrs = mm.auto(req)
+		p, addrs = mm.auto(req, old)
 	}
 	if p == nil {
 		if had {
@@ -186,7 +186,10 @@ func (mm *managerModel) specific(req ipam.Request) (*modelPool, []netip.Addr) {
 	return nil, nil
 }
 
-func (mm *managerModel) auto(req ipam.Request) (*modelPool, []netip.Addr) {
+// auto picks the first pool that can serve req: of each family, the
+// address old (the replaced record, or nil) held there if still usable,
+// else the lowest free one.
+func (mm *managerModel) auto(req ipam.Request, old *modelRec) (*modelPool, []netip.Addr) {
 	for _, p := range mm.order() {
 		if p.cfg.Disabled || !p.cfg.ServiceSelector.Matches(req.Labels) ||
 			(req.Pool == "" && p.cfg.ManualOnly) || (req.Pool != "" && req.Pool != p.cfg.Name) {
@@ -199,7 +202,9 @@ func (mm *managerModel) auto(req ipam.Request) (*modelPool, []netip.Addr) {
 				(req.Families == ipam.SingleStackIPv6 && f != ipam.IPv6) {
 				continue
 			}
-			if a, ok := mm.lowestFree(p, f); ok {
+			if a, ok := kept(old, p, f); ok {
+				got = append(got, a)
+			} else if a, ok := mm.lowestFree(p, f); ok {
 				got = append(got, a)
 			} else {
 				missing = true
@@ -210,6 +215,19 @@ func (mm *managerModel) auto(req ipam.Request) (*modelPool, []netip.Addr) {
 		}
 	}
 	return nil, nil
+}
+
+// kept returns the live address of family f that old held in p.
+func kept(old *modelRec, p *modelPool, f ipam.Family) (netip.Addr, bool) {
+	if old == nil || old.pool != p.cfg.Name || old.gen != p.gen {
+		return netip.Addr{}, false
+	}
+	for a := range old.live {
+		if ipam.FamilyOf(a) == f {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 func (mm *managerModel) lowestFree(p *modelPool, f ipam.Family) (netip.Addr, bool) {

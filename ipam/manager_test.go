@@ -540,3 +540,47 @@ func TestManagerHugeCounts(t *testing.T) {
 	assert.Equal(t, "1", s.Used(ipam.IPv6).String())
 	assert.Equal(t, "0", s.Used(0).String(), "no such family")
 }
+
+// A reassignment within the same pool keeps the addresses that still fit
+// rather than handing out the lowest free ones: a family policy change or
+// an address leaving the pool moves only what must move.
+func TestManagerReassignKeepsFittingAddrs(t *testing.T) {
+	newM := func(t *testing.T) *ipam.Manager {
+		m := ipam.NewManager()
+		setPool(t, m, ipam.Pool{Name: "p", Ranges: rangesOf("10.0.0.1-10.0.0.9", "2001:db8::1-2001:db8::9")})
+		assign(t, m, ipam.Request{Key: "a"})
+		b := assign(t, m, ipam.Request{Key: "b"})
+		require.Equal(t, ips("10.0.0.2", "2001:db8::2"), b.Addrs)
+		require.NoError(t, m.Release("a")) // lower addresses are free now
+		return m
+	}
+	t.Run("policy change", func(t *testing.T) {
+		m := newM(t)
+		b := assign(t, m, ipam.Request{Key: "b", Families: ipam.SingleStackIPv4})
+		assert.Equal(t, ipam.RequestChanged, b.Reason)
+		assert.Equal(t, ips("10.0.0.2"), b.Addrs)
+		b = assign(t, m, ipam.Request{Key: "b", Families: ipam.RequireDualStack})
+		assert.Equal(t, ipam.RequestChanged, b.Reason)
+		assert.Equal(t, ips("10.0.0.2", "2001:db8::1"), b.Addrs)
+	})
+	t.Run("address left the pool", func(t *testing.T) {
+		m := newM(t)
+		setPool(t, m, ipam.Pool{Name: "p", Ranges: rangesOf("10.0.0.1-10.0.0.9", "2001:db8::3-2001:db8::9")})
+		b := assign(t, m, ipam.Request{Key: "b"})
+		assert.Equal(t, ipam.AddrLeftPool, b.Reason)
+		assert.Equal(t, ips("10.0.0.2", "2001:db8::3"), b.Addrs)
+	})
+	t.Run("sharing changed", func(t *testing.T) {
+		m := newM(t)
+		assign(t, m, ipam.Request{Key: "c", Families: ipam.SingleStackIPv4, Pool: "p", Addrs: ips("10.0.0.5"),
+			SharingKey: "k", Ports: []ipam.Port{tcp(80)}})
+		d := assign(t, m, ipam.Request{Key: "d", Families: ipam.SingleStackIPv4, SharingKey: "k", Ports: []ipam.Port{tcp(443)}})
+		require.Equal(t, ips("10.0.0.5"), d.Addrs, "shares c's address")
+		d = assign(t, m, ipam.Request{Key: "d", Families: ipam.SingleStackIPv4, SharingKey: "k", Ports: []ipam.Port{tcp(80)}})
+		assert.Equal(t, ipam.SharingChanged, d.Reason)
+		assert.Equal(t, ips("10.0.0.1"), d.Addrs, "the shared address collides now: a free one")
+		c, ok := m.Assignment("c")
+		require.True(t, ok)
+		assert.Equal(t, ips("10.0.0.5"), c.Addrs)
+	})
+}

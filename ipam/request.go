@@ -138,6 +138,33 @@ type Request struct {
 type request struct {
 	Request
 	addrs [2]netip.Addr // by familyIndex; zero if not requested
+	// keep are the addresses, by familyIndex, that the service held in
+	// keepPool before this Assign and that are still in it: a reassignment
+	// within that pool tries them first, so that only what must move moves.
+	keepPool *pool
+	keep     [2]netip.Addr
+}
+
+// remember records the live addresses of old, the record being replaced,
+// as the ones to keep if the service stays in old's pool.
+func (r *request) remember(old *record) {
+	if old.pool.dead {
+		return
+	}
+	r.keepPool = old.pool
+	for _, h := range old.holders {
+		if !h.dead {
+			r.keep[familyIndex(FamilyOf(h.addr))] = h.addr
+		}
+	}
+}
+
+// kept returns the address of family f to try first in p, or the zero Addr.
+func (r *request) kept(p *pool, f Family) netip.Addr {
+	if p != r.keepPool {
+		return netip.Addr{}
+	}
+	return r.keep[familyIndex(f)]
 }
 
 // svcLabels is the label set a ServiceSelector sees: the service's labels

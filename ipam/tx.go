@@ -119,9 +119,15 @@ func (t *tx) take(p *pool, addr netip.Addr, req *request) (*holder, error) {
 	return t.hold(p, addr, req), nil
 }
 
-// allocate gives req's service an address of family f from p: a shared one
-// if possible, a free one otherwise.
+// allocate gives req's service an address of family f from p: the one it
+// held there before this Assign if that is still possible, else a shared
+// one if possible, else a free one.
 func (t *tx) allocate(p *pool, f Family, req *request) (*holder, error) {
+	if addr := req.kept(p, f); addr.IsValid() {
+		if h, err := t.take(p, addr, req); err == nil {
+			return h, nil
+		}
+	}
 	if h := p.shared(req, f); h != nil {
 		t.join(h, req)
 		return h, nil
