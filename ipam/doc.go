@@ -45,7 +45,8 @@
 // addresses gets them back unchanged; one whose pool was deleted, whose
 // labels no longer match, whose address left the pool, or whose request
 // changed is moved, and the [Assignment] says why ([Reason]) and what it
-// replaced. The [FamilyPolicy] says which families a service wants
+// replaced; within the same pool it keeps the old addresses that still
+// fit, so only what must move moves. The [FamilyPolicy] says which families a service wants
 // (PreferDualStack, the zero value, RequireDualStack, SingleStackIPv4,
 // SingleStackIPv6); all addresses of a service come from one pool. Specific
 // addresses (Request.Addrs) are honoured when free or sharable: re-assigning
