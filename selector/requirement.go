@@ -191,7 +191,7 @@ func appendValues(b []byte, not bool, values []string) []byte {
 	return append(b, ')')
 }
 
-// compare orders terms by key, then opcode, then values, then bound.
+// compareTerms orders terms by key, then opcode, then values, then bound.
 func compareTerms(a, b term) int {
 	if c := strings.Compare(a.key, b.key); c != 0 {
 		return c
