@@ -62,83 +62,88 @@ const drainTimeout = 5 * time.Second
 // alone clears the global configuration while the goroutines of the
 // sessions it ends may still read it; after the teardown those goroutines
 // are gone.
+//
+// The sessions to wait for come from GoBGP's peer events, not from a
+// listing: a session in OpenConfirm when listed may be established by the
+// time its peer is deleted, and its goroutines then run on.
 func drainPeers(srv *server.BgpServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	d := &drain{left: map[netip.Addr]bool{}, done: make(chan struct{})}
-	// Watch first: a session that ends after ListPeer saw it established
-	// is then reported to d.
+	d := newDrain()
 	err := srv.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, d.onEvent)
 	var all []string
-	var established []netip.Addr
 	_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 		all = append(all, p.GetConf().GetNeighborAddress())
-		if p.GetState().GetSessionState() == api.PeerState_ESTABLISHED {
-			if a, err := netip.ParseAddr(p.GetConf().GetNeighborAddress()); err == nil {
-				established = append(established, a)
-			}
-		}
 	})
-	if len(all) == 0 {
-		return
-	}
-	idle := d.expect(established)
 	for _, a := range all {
 		_ = srv.DeletePeer(ctx, &api.DeletePeerRequest{Address: a})
 	}
-	if err != nil || idle {
-		return
-	}
-	select {
-	case <-d.done:
-	case <-ctx.Done():
+	if err == nil && len(all) > 0 {
+		d.wait(ctx)
 	}
 }
 
-// drain tracks the established sessions drainPeers waits for. GoBGP
-// reports the end of a session as a peer event in a state other than
-// ESTABLISHED (of type UNKNOWN when the peer was deleted, STATE when the
-// session ended on its own), after the session's goroutines have ended.
+// drain follows GoBGP's peer events to learn which sessions are
+// established. A watch starts with the state of every peer (INIT events,
+// then END_OF_INIT), then reports every change; GoBGP reports the end of a
+// session in a state other than ESTABLISHED (of type UNKNOWN when the peer
+// was deleted, STATE when the session ended on its own), after the
+// session's goroutines have ended.
 type drain struct {
 	mu      sync.Mutex
-	left    map[netip.Addr]bool // sessions seen ending before expect
-	waiting map[netip.Addr]bool // nil before expect
-	done    chan struct{}       // closed when waiting empties
+	init    bool                // END_OF_INIT seen
+	up      map[netip.Addr]bool // established sessions
+	changed chan struct{}       // closed and replaced on every event
+}
+
+func newDrain() *drain {
+	return &drain{up: map[netip.Addr]bool{}, changed: make(chan struct{})}
 }
 
 func (d *drain) onEvent(r *api.WatchEventResponse) {
-	if r.GetPeer() == nil {
+	pe := r.GetPeer()
+	if pe == nil {
 		return
 	}
-	st := r.GetPeer().GetPeer().GetState()
-	a, err := netip.ParseAddr(st.GetNeighborAddress())
-	if err != nil {
-		return
-	}
-	up := st.GetSessionState() == api.PeerState_ESTABLISHED
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case d.waiting == nil:
-		d.left[a] = !up
-	case d.waiting[a] && !up:
-		delete(d.waiting, a)
-		if len(d.waiting) == 0 {
-			close(d.done)
+	if pe.GetType() == api.WatchEventResponse_PeerEvent_END_OF_INIT {
+		d.init = true
+	} else {
+		st := pe.GetPeer().GetState()
+		a, err := netip.ParseAddr(st.GetNeighborAddress())
+		if err != nil {
+			return
+		}
+		if st.GetSessionState() == api.PeerState_ESTABLISHED {
+			d.up[a] = true
+		} else {
+			delete(d.up, a)
 		}
 	}
+	close(d.changed)
+	d.changed = make(chan struct{})
 }
 
-// expect starts waiting for the sessions to addrs (less those that have
-// ended already) and reports whether there are none.
-func (d *drain) expect(addrs []netip.Addr) bool {
+// settled reports whether the initial states have arrived and no session
+// is established, and returns a channel closed at the next event.
+func (d *drain) settled() (bool, <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.waiting = map[netip.Addr]bool{}
-	for _, a := range addrs {
-		if !d.left[a] {
-			d.waiting[a] = true
+	return d.init && len(d.up) == 0, d.changed
+}
+
+// wait returns when d has settled or ctx is done.
+func (d *drain) wait(ctx context.Context) {
+	for {
+		ok, changed := d.settled()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return
 		}
 	}
-	return len(d.waiting) == 0
 }
