@@ -377,7 +377,3 @@ func attrsFor(rules []rule, labels selector.Labels) attrs {
 	out.normalize()
 	return out
 }
-
-func formatCommunity(v uint32) string {
-	return strconv.Itoa(int(v>>16)) + ":" + strconv.Itoa(int(v&0xffff))
-}

@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -155,4 +156,9 @@ func TestRulesCopied(t *testing.T) {
 	require.NotNil(t, got.med)
 	assert.Equal(t, uint32(200), *got.localPref)
 	assert.Equal(t, uint32(10), *got.med)
+}
+
+// formatCommunity is the inverse of ParseCommunity for numeric communities.
+func formatCommunity(v uint32) string {
+	return strconv.Itoa(int(v>>16)) + ":" + strconv.Itoa(int(v&0xffff))
 }
