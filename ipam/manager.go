@@ -192,7 +192,6 @@ func (m *Manager) setRanges(p *pool, sorted []Range) {
 	}
 	p.entries = entries
 	m.logCleared(m.index.reevaluate(freed))
-	m.collectDirty()
 }
 
 // markDirty schedules p's allocator for rebuilding.
@@ -203,16 +202,12 @@ func (m *Manager) markDirty(p *pool) {
 	}
 }
 
-// collectDirty schedules the pools the index marked dirty.
-func (m *Manager) collectDirty() {
+// rebuild rebuilds the allocators of dirty pools: those marked by
+// markDirty and those whose ranges in use the index changed.
+func (m *Manager) rebuild() {
 	for _, p := range m.index.takeDirty() {
 		m.markDirty(p)
 	}
-}
-
-// rebuild rebuilds the allocators of dirty pools.
-func (m *Manager) rebuild() {
-	m.collectDirty()
 	for _, p := range m.dirty {
 		p.dirty = false
 		if p.dead {
