@@ -338,7 +338,7 @@ func TestManagerPoolUpdateKeepsAssignments(t *testing.T) {
 		}
 		assert.Equal(t, ipam.AddrLeftPool, a.Reason, k)
 		assert.True(t, ipam.MustParseRange("10.0.1.0/24").Contains(a.Addrs[0]), "%s got %v", k, a.Addrs)
-		assert.Equal(t, addrs[1], a.Addrs[1], "%s: new IPv6 address", k)
+		assert.Equal(t, addrs[1], a.Addrs[1], "%s keeps its IPv6 address", k)
 	}
 	checkManager(t, m)
 }
