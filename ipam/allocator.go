@@ -79,8 +79,9 @@ func WithFirstLastReserved() AllocatorOption {
 // a github.com/google/btree BTreeG keyed by their last address, so taking the
 // lowest address of an interval rewrites it in place. Every operation is
 // O(log n) in the number of free intervals (n is at most the number of
-// allocated addresses plus the number of ranges), for both families and any
-// range size. Allocated addresses are not stored at all: an address is
+// allocated and reserved addresses plus the number of ranges), for both
+// families and any range size; Random allocation is O(log m), m being the
+// most free intervals held at once (see the package doc). Allocated addresses are not stored at all: an address is
 // allocated when it lies in a range, is not reserved and is not free.
 //
 // An Allocator is not safe for concurrent use; callers must serialise access
