@@ -114,6 +114,10 @@ func (s *Speaker) Close() error {
 // routers keep the routes (as stale) for the peer's RestartTime, waiting for
 // a new speaker to re-announce them; other sessions are closed with a
 // CEASE. After CloseGraceful, Close is a no-op.
+//
+// The sessions are found among the process's sockets by peer address and
+// port (GoBGP offers no other way to drop them silently): another Speaker
+// in the same process with a session to the same peer loses it too.
 func (s *Speaker) CloseGraceful() error {
 	return s.shutdown(true)
 }
