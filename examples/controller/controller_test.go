@@ -229,3 +229,12 @@ func TestDemoBadPeer(t *testing.T) {
 	err := run(context.Background(), []string{"-peer", "not-an-address"}, &out)
 	require.ErrorContains(t, err, "-peer")
 }
+
+// AS numbers beyond 32 bits are refused, not truncated.
+func TestDemoASNRange(t *testing.T) {
+	for _, flag := range []string{"-asn", "-peer-asn"} {
+		var out bytes.Buffer
+		err := run(context.Background(), []string{flag, "4294967297"}, &out)
+		require.ErrorContains(t, err, flag, "%s 2^32+1", flag)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -51,6 +52,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	localASN, err := asn32("-asn", *asn)
+	if err != nil {
+		return err
+	}
+	neighborASN, err := asn32("-peer-asn", *peerASN)
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// Addresses: one pool, as in the reference scenario.
@@ -64,7 +73,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	// Announcers: BGP for services labelled announced=bgp, L2 for org=empire.
-	speaker, err := bgp.New(ctx, bgp.Config{ASN: uint32(*asn), RouterID: netip.MustParseAddr("10.255.0.2"), ListenPort: -1, Logger: log})
+	speaker, err := bgp.New(ctx, bgp.Config{ASN: localASN, RouterID: netip.MustParseAddr("10.255.0.2"), ListenPort: -1, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -74,7 +83,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("-peer: %w", err)
 		}
-		if err := speaker.AddPeer(ctx, bgp.Peer{Address: addr, ASN: uint32(*peerASN)}); err != nil {
+		if err := speaker.AddPeer(ctx, bgp.Peer{Address: addr, ASN: neighborASN}); err != nil {
 			return err
 		}
 	}
@@ -113,6 +122,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "L2 dry run: %d calls, answering for %v at the end\n", len(rec.Calls()), rec.Addrs())
 	}
 	return ctx.Err()
+}
+
+// asn32 returns the value v of the AS number flag name, or an error if it
+// does not fit in 32 bits.
+func asn32(name string, v uint) (uint32, error) {
+	if v > math.MaxUint32 {
+		return 0, fmt.Errorf("%s %d: AS numbers have 32 bits", name, v)
+	}
+	return uint32(v), nil
 }
 
 // script is the demo's sequence of informer events.
