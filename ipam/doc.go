@@ -92,7 +92,8 @@
 // the counts; a range counts as a CIDR block when it is exactly one prefix,
 // however it was written), [Allocator.Capacity], [Allocator.Contains],
 // [Allocator.HasFamily], [Allocator.Ranges] and [Allocator.Reserved] for the
-// multi-pool manager. A single-address Range prints as a /32 or /128 prefix.
+// multi-pool manager, and the sentinel [ErrInvalidOption]. A single-address
+// Range prints as a /32 or /128 prefix.
 //
 // Deviations from the design sketch for the Manager: [Assignment] also
 // carries Key, SharingKey, Stale, Reason and Previous; [PoolStatus] has
