@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
-	"os"
 	"regexp"
 	"time"
 )
@@ -82,15 +82,17 @@ func (a *Announcer) watchInterfaces() {
 	}
 }
 
-// readLinkEvents signals kick after each batch of link events until the
-// announcer stops.
-func (a *Announcer) readLinkEvents(ev *os.File, kick chan<- struct{}) {
+// readLinkEvents signals kick after each batch of link events, and after
+// events were lost, until the announcer stops or the socket fails. It
+// closes ev.
+func (a *Announcer) readLinkEvents(ev io.ReadCloser, kick chan<- struct{}) {
 	defer a.wg.Done()
+	defer ev.Close()
 	stop := context.AfterFunc(a.ctx, func() { _ = ev.Close() })
 	defer stop()
 	buf := make([]byte, 1<<16)
 	for {
-		if _, err := ev.Read(buf); err != nil {
+		if _, err := ev.Read(buf); err != nil && !eventsLost(err) {
 			if a.ctx.Err() == nil {
 				a.log.Warn("l2: interface events stopped; relying on periodic rescans", "err", err)
 			}

@@ -1,6 +1,7 @@
 package l2
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -20,3 +21,8 @@ func linkEvents() (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), "rtnetlink"), nil // non-blocking: pollable
 }
+
+// eventsLost reports whether a read error from linkEvents' socket means
+// that events were dropped (its buffer overflowed in a burst of changes):
+// the socket still works, and a scan catches up.
+func eventsLost(err error) bool { return errors.Is(err, unix.ENOBUFS) }

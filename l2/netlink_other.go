@@ -8,3 +8,5 @@ import (
 )
 
 func linkEvents() (*os.File, error) { return nil, errors.New("l2: no link events on this platform") }
+
+func eventsLost(error) bool { return false }
