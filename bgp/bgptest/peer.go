@@ -19,7 +19,8 @@ var (
 // A Peer is a neighbor of the router. Sessions carry IPv4 and IPv6 unicast
 // routes; the router retries connections and restarts sessions after 1 s.
 type Peer struct {
-	// Address is the neighbor's address; required.
+	// Address is the neighbor's address, IPv4 or IPv6 (not IPv4-mapped,
+	// not zoned); required.
 	Address netip.Addr
 	// ASN is the neighbor's autonomous system number; required. The same
 	// as the router's makes the session iBGP.
@@ -45,6 +46,8 @@ func (p Peer) validate() error {
 	switch {
 	case !p.Address.IsValid():
 		return fmt.Errorf("%w: no address", ErrInvalidPeer)
+	case p.Address.Is4In6() || p.Address.Zone() != "":
+		return fmt.Errorf("%w: %v: IPv4-mapped and zoned addresses are not supported", ErrInvalidPeer, p.Address)
 	case p.ASN == 0:
 		return fmt.Errorf("%w: %v: ASN 0", ErrInvalidPeer, p.Address)
 	}

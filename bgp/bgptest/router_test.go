@@ -126,6 +126,8 @@ func TestPeerErrors(t *testing.T) {
 	assert.ErrorIs(t, r.AddPeer(ctx, good), bgptest.ErrPeerExists)
 	assert.ErrorIs(t, r.AddPeer(ctx, bgptest.Peer{ASN: 1}), bgptest.ErrInvalidPeer)
 	assert.ErrorIs(t, r.AddPeer(ctx, bgptest.Peer{Address: lo4b}), bgptest.ErrInvalidPeer)
+	assert.ErrorIs(t, r.AddPeer(ctx, bgptest.Peer{Address: netip.AddrFrom16(lo4b.As16()), ASN: 1}), bgptest.ErrInvalidPeer, "IPv4-mapped")
+	assert.ErrorIs(t, r.AddPeer(ctx, bgptest.Peer{Address: netip.MustParseAddr("fe80::1%lo"), ASN: 1}), bgptest.ErrInvalidPeer, "zoned")
 	assert.ErrorIs(t, r.ResetPeer(ctx, lo4b), bgptest.ErrUnknownPeer)
 	assert.ErrorIs(t, r.RemovePeer(ctx, lo4b), bgptest.ErrUnknownPeer)
 
