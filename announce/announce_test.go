@@ -134,3 +134,13 @@ func TestMulti(t *testing.T) {
 	}
 	assert.NoError(t, announce.Multi().Announce(ctx, service("k", nil)), "empty Multi")
 }
+
+func TestMultiSkipsNil(t *testing.T) {
+	r := &announcetest.Recorder{}
+	m := announce.Multi(nil, r, nil)
+	require.NoError(t, m.Announce(ctx, service("k", nil, "10.0.0.1")))
+	assert.Equal(t, []string{"k"}, r.Keys())
+	require.NoError(t, m.Withdraw(ctx, "k"))
+	require.NoError(t, m.Close())
+	assert.True(t, r.Closed())
+}

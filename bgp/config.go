@@ -166,6 +166,8 @@ func (p Peer) validate() error {
 		return bad("ASN 0")
 	case p.LocalAddress.IsValid() && p.LocalAddress.Is4() != p.Address.Is4():
 		return bad("local address %v is not of the peer's family", p.LocalAddress)
+	case p.LocalAddress.Is4In6() || p.LocalAddress.Zone() != "":
+		return bad("local address %v must be a plain IPv6 address, not IPv4-mapped or zoned", p.LocalAddress)
 	case p.NextHopIPv4.IsValid() && !p.NextHopIPv4.Is4():
 		return bad("IPv4 next hop %v is not IPv4", p.NextHopIPv4)
 	case p.NextHopIPv6.IsValid() && (!p.NextHopIPv6.Is6() || p.NextHopIPv6.Is4In6()):

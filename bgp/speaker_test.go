@@ -448,3 +448,15 @@ func TestPassiveListener(t *testing.T) {
 	waitRoutes(t, r, "route over the accepted session", hasExactly("172.18.255.201/32"))
 	assert.Equal(t, 9*time.Second, routerPeerStatus(t, r, lo4).HoldTime, "our hold time was negotiated")
 }
+
+func TestPeerValidationLocalAddressV6(t *testing.T) {
+	s := newSpeaker(t, Config{})
+	ctx := context.Background()
+	for _, local := range []string{"::ffff:10.0.0.1", "fe80::1%lo"} {
+		t.Run(local, func(t *testing.T) {
+			p := Peer{Address: netip.MustParseAddr("2001:db8:77::1"), ASN: 65000, Passive: true, LocalAddress: netip.MustParseAddr(local)}
+			assert.ErrorIs(t, s.AddPeer(ctx, p), ErrInvalidPeer)
+			assert.ErrorIs(t, s.RemovePeer(ctx, p.Address), ErrUnknownPeer, "nothing half-applied")
+		})
+	}
+}

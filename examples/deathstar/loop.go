@@ -34,6 +34,7 @@ const (
 	segIface   = "seg0"                 // the node's interface on the in-memory segment
 	waitRoutes = 15 * time.Second       // how long to wait for the router to learn or drop routes
 	arpTimeout = 500 * time.Millisecond // how long the host waits for an ARP reply
+	arpTries   = 3                      // how many requests it sends before giving up
 )
 
 // loopNode is the node's data plane in default mode: the HTTP API on its
@@ -112,14 +113,16 @@ func arpClient(h *l2test.Host, n *loopNode) dialFunc {
 // errNoARPReply reports that nobody on the segment answered.
 var errNoARPReply = errors.New("no ARP reply")
 
-// resolve asks the host's segment who has ip and waits arpTimeout for a
-// reply, as the host's kernel would.
+// resolve asks the host's segment who has ip, up to arpTries times,
+// waiting arpTimeout for a reply each time, as the host's kernel would.
 func resolve(ctx context.Context, h *l2test.Host, ip netip.Addr) (net.HardwareAddr, error) {
-	mac, err := h.Resolve(ctx, ip, arpTimeout)
-	if errors.Is(err, l2test.ErrNoReply) {
-		return nil, fmt.Errorf("who-has %v: %w within %v", ip, errNoARPReply, arpTimeout)
+	for range arpTries {
+		mac, err := h.Resolve(ctx, ip, arpTimeout)
+		if !errors.Is(err, l2test.ErrNoReply) {
+			return mac, err
+		}
 	}
-	return mac, err
+	return nil, fmt.Errorf("who-has %v: %w within %d × %v", ip, errNoARPReply, arpTries, arpTimeout)
 }
 
 // gratuitousARP returns the gratuitous ARP the host has seen, as
