@@ -116,6 +116,16 @@ func (t *term) requirement() Requirement {
 	return r
 }
 
+// matches reports whether a label with value v, present if ok, satisfies t.
+// It decides In and NotIn with one value (=, !=), the common case, inline
+// and leaves the rest to match.
+func (t *term) matches(v string, ok bool) bool {
+	if len(t.values) == 1 {
+		return (ok && v == t.values[0]) != (t.op == opNotIn)
+	}
+	return t.match(v, ok)
+}
+
 // match reports whether t holds for a label whose value is v, present if ok.
 func (t *term) match(v string, ok bool) bool {
 	switch t.op {

@@ -107,7 +107,7 @@ func (s Selector) Matches(l Labels) bool {
 		for i := range s.terms {
 			t := &s.terms[i]
 			v, ok := set[t.key]
-			if !t.match(v, ok) {
+			if !t.matches(v, ok) {
 				return false
 			}
 		}
@@ -115,7 +115,7 @@ func (s Selector) Matches(l Labels) bool {
 	}
 	for i := range s.terms {
 		t := &s.terms[i]
-		if !t.match(l.Lookup(t.key)) {
+		if !t.matches(l.Lookup(t.key)) {
 			return false
 		}
 	}
