@@ -10,6 +10,7 @@ import (
 	api "github.com/osrg/gobgp/v3/api"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/internal/keyset"
 )
 
 // routeState is what the speaker announces: services and the routes they
@@ -28,8 +29,8 @@ type service struct {
 }
 
 type route struct {
-	keys []string // services holding the route, sorted
-	sent *attrs   // attributes given to GoBGP; nil when not announced
+	keys keyset.Set // services holding the route
+	sent *attrs     // attributes given to GoBGP; nil when not announced
 }
 
 func newRouteState() routeState {
@@ -122,9 +123,7 @@ func (s *Speaker) hold(p netip.Prefix, key string) {
 		r = &route{}
 		s.routes[p] = r
 	}
-	if i, found := slices.BinarySearch(r.keys, key); !found {
-		r.keys = slices.Insert(r.keys, i, key)
-	}
+	r.keys = r.keys.Add(key)
 }
 
 func (s *Speaker) release(p netip.Prefix, key string) {
@@ -132,9 +131,7 @@ func (s *Speaker) release(p netip.Prefix, key string) {
 	if r == nil {
 		return
 	}
-	if i, found := slices.BinarySearch(r.keys, key); found {
-		r.keys = slices.Delete(r.keys, i, i+1)
-	}
+	r.keys = r.keys.Remove(key)
 }
 
 // sync makes GoBGP's view of route p match the state: announced with the
@@ -144,7 +141,8 @@ func (s *Speaker) sync(ctx context.Context, p netip.Prefix) error {
 	if r == nil {
 		return nil
 	}
-	if len(r.keys) == 0 {
+	ownerKey, held := r.keys.Owner()
+	if !held {
 		if r.sent != nil {
 			if err := s.srv.DeletePath(ctx, &api.DeletePathRequest{
 				TableType: api.TableType_GLOBAL, Family: apiFamily(p.Addr()), Path: encodePath(p, nil, true),
@@ -155,7 +153,7 @@ func (s *Speaker) sync(ctx context.Context, p netip.Prefix) error {
 		delete(s.routes, p)
 		return nil
 	}
-	owner := s.services[r.keys[0]]
+	owner := s.services[ownerKey]
 	want := owner.attrs
 	if r.sent != nil && r.sent.equal(want) {
 		return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/internal/keyset"
 )
 
 // Errors returned by this package, wrapped; test with errors.Is.
@@ -100,11 +101,11 @@ type Announcer struct {
 
 	mu       sync.RWMutex
 	closed   bool
-	services map[string][]netip.Addr // desired, by service key
-	owners   map[netip.Addr][]string // service keys per address, sorted
-	active   map[netip.Addr]*claim   // addresses answered now
-	links    map[int]*link           // by interface index
-	failed   map[string]bool         // interfaces whose socket failed (log once)
+	services map[string][]netip.Addr   // desired, by service key
+	owners   map[netip.Addr]keyset.Set // service keys per address
+	active   map[netip.Addr]*claim     // addresses answered now
+	links    map[int]*link             // by interface index
+	failed   map[string]bool           // interfaces whose socket failed (log once)
 
 	conflictMu sync.Mutex
 	conflicts  map[netip.Addr]time.Time // last conflict warning per address
@@ -179,7 +180,7 @@ func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, e
 		match:    m,
 		discover: discover,
 		services: map[string][]netip.Addr{},
-		owners:   map[netip.Addr][]string{},
+		owners:   map[netip.Addr]keyset.Set{},
 		active:   map[netip.Addr]*claim{},
 		links:    map[int]*link{},
 		failed:   map[string]bool{},
@@ -253,7 +254,7 @@ func (a *Announcer) set(key string, addrs []netip.Addr) error {
 	}
 	old := a.services[key]
 	for _, ad := range old {
-		a.owners[ad] = removeKey(a.owners[ad], key)
+		a.owners[ad] = a.owners[ad].Remove(key)
 		if len(a.owners[ad]) == 0 {
 			delete(a.owners, ad)
 		}
@@ -264,7 +265,7 @@ func (a *Announcer) set(key string, addrs []netip.Addr) error {
 		a.services[key] = addrs
 	}
 	for _, ad := range addrs {
-		a.owners[ad] = insertKey(a.owners[ad], key)
+		a.owners[ad] = a.owners[ad].Add(key)
 	}
 	started := a.reconcileLocked(slices.Concat(old, addrs))
 	a.burstLocked(started, nil)
@@ -272,28 +273,13 @@ func (a *Announcer) set(key string, addrs []netip.Addr) error {
 	return nil
 }
 
-func insertKey(keys []string, key string) []string {
-	i, ok := slices.BinarySearch(keys, key)
-	if ok {
-		return keys
-	}
-	return slices.Insert(keys, i, key)
-}
-
-func removeKey(keys []string, key string) []string {
-	if i, ok := slices.BinarySearch(keys, key); ok {
-		return slices.Delete(keys, i, i+1)
-	}
-	return keys
-}
-
 // reconcileLocked makes the active set agree with owners and the elector
 // for addrs, joining and leaving groups, and returns the new claims.
 func (a *Announcer) reconcileLocked(addrs []netip.Addr) []*claim {
 	var started []*claim
 	for _, ad := range addrs {
-		keys := a.owners[ad]
-		want := len(keys) > 0 && a.elector.Leads(keys[0])
+		owner, owned := a.owners[ad].Owner()
+		want := owned && a.elector.Leads(owner)
 		c, has := a.active[ad]
 		switch {
 		case want && !has:
@@ -303,7 +289,7 @@ func (a *Announcer) reconcileLocked(addrs []netip.Addr) []*claim {
 				l.join(ad, a.log)
 			}
 			started = append(started, c)
-			a.log.Debug("l2: answering", "addr", ad, "service", keys[0])
+			a.log.Debug("l2: answering", "addr", ad, "service", owner)
 		case !want && has:
 			delete(a.active, ad)
 			a.conflictMu.Lock()
