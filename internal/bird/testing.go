@@ -2,14 +2,13 @@ package bird
 
 import (
 	"context"
-	"testing"
 	"time"
 
 	"github.com/lbkit/lbkit/internal/netns"
 )
 
 // RequireT skips t, with the reason, unless BIRD and namespaces are usable.
-func RequireT(t testing.TB) {
+func RequireT(t netns.TB) {
 	t.Helper()
 	netns.RequireT(t)
 	if err := Available(); err != nil {
@@ -19,7 +18,7 @@ func RequireT(t testing.TB) {
 
 // StartT starts a router for a test (skipping it when BIRD is unavailable)
 // and closes it in t.Cleanup; on failure the router's log is shown.
-func StartT(t testing.TB, ns *netns.NS, cfg Config) *Router {
+func StartT(t netns.TB, ns *netns.NS, cfg Config) *Router {
 	t.Helper()
 	RequireT(t)
 	r, err := Start(ns, cfg)
@@ -31,7 +30,7 @@ func StartT(t testing.TB, ns *netns.NS, cfg Config) *Router {
 }
 
 // WaitEstablishedT is WaitEstablished with a 30 s limit that fails t.
-func (r *Router) WaitEstablishedT(t testing.TB, name string) {
+func (r *Router) WaitEstablishedT(t netns.TB, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -41,7 +40,7 @@ func (r *Router) WaitEstablishedT(t testing.TB, name string) {
 }
 
 // WaitRoutesT is WaitRoutes with a 30 s limit that fails t.
-func (r *Router) WaitRoutesT(t testing.TB, what string, cond func([]Route) bool) []Route {
+func (r *Router) WaitRoutesT(t netns.TB, what string, cond func([]Route) bool) []Route {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -3,6 +3,10 @@
 // It shells out to iproute2 (`ip`). Everything it creates carries a unique
 // name so that packages tested in parallel never collide.
 //
+// Code that must run inside a namespace runs in a child process: the
+// running program re-executed there (Helper), started with StartChild,
+// driven with Child.Call and answering with Serve.
+//
 // Not part of lbkit's API.
 package netns
 

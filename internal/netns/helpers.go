@@ -3,11 +3,22 @@ package netns
 import (
 	"os"
 	"os/exec"
-	"testing"
 )
 
+// Helpers for tests. They take a TB, the part of testing.TB they use, so
+// that this package does not make the programs that use it (the deathstar
+// lab) link package testing.
+
+// TB is the part of testing.TB that the test helpers use.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
 // RequireT skips t, with the reason, unless network namespaces are usable.
-func RequireT(t testing.TB) {
+func RequireT(t TB) {
 	t.Helper()
 	if err := Available(); err != nil {
 		t.Skipf("privileged test skipped: %v", err)
@@ -16,7 +27,7 @@ func RequireT(t testing.TB) {
 
 // NewT creates a namespace for a test (skipping it when namespaces are
 // unavailable) and deletes it, with its processes, in t.Cleanup.
-func NewT(t testing.TB, prefix string) *NS {
+func NewT(t TB, prefix string) *NS {
 	t.Helper()
 	RequireT(t)
 	ns, err := New(prefix)
@@ -28,7 +39,7 @@ func NewT(t testing.TB, prefix string) *NS {
 }
 
 // MustRun runs a command in the namespace and fails t on error.
-func (ns *NS) MustRun(t testing.TB, name string, args ...string) string {
+func (ns *NS) MustRun(t TB, name string, args ...string) string {
 	t.Helper()
 	out, err := ns.Run(name, args...)
 	if err != nil {
@@ -38,27 +49,23 @@ func (ns *NS) MustRun(t testing.TB, name string, args ...string) string {
 }
 
 // VethT is Veth that fails t on error.
-func VethT(t testing.TB, a *NS, aIf string, b *NS, bIf string) {
+func VethT(t TB, a *NS, aIf string, b *NS, bIf string) {
 	t.Helper()
 	if err := Veth(a, aIf, b, bIf); err != nil {
 		t.Fatalf("%v", err)
 	}
 }
 
-// The re-exec switch: lbkit code that must run inside a namespace (GoBGP's
-// listeners, raw ARP/NDP sockets) runs in a child process of the test binary
-// started under `ip netns exec`, since setns on one locked thread does not
-// reach other goroutines' threads.
-//
-// Usage in a package's tests:
+// The re-exec switch: a test binary (or a program) re-executed by Helper
+// runs the named helper instead of its tests. Usage in a package's tests:
 //
 //	func TestMain(m *testing.M) {
-//		netns.Helpers["bgp-node"] = nodeMain // func() int
+//		netns.Helpers["bgp-node"] = nodeMain // func() int, typically calling Serve
 //		netns.Main(m)
 //	}
 //
-//	cmd := ns.Helper("bgp-node", "ARG=value")
-//	ns.Start(cmd)
+//	child, err := ns.StartChild(ctx, ns.Helper("bgp-node", "ARG=value"))
+//	err = child.Call(ctx, "announce", svc, nil)
 const helperEnv = "LBKIT_NETNS_HELPER"
 
 // Helpers maps helper names to functions run in re-executed children.
@@ -66,13 +73,13 @@ const helperEnv = "LBKIT_NETNS_HELPER"
 var Helpers = map[string]func() int{}
 
 // HelperName returns the name of the helper this process was re-executed to
-// run (by NS.Helper), or "" when it is not such a child. Programs that are
-// not tests (such as the deathstar lab) use it for their own re-exec switch.
+// run (by Helper), or "" when it is not such a child. Programs that are not
+// tests (such as the deathstar lab) use it for their own re-exec switch.
 func HelperName() string { return os.Getenv(helperEnv) }
 
 // Main runs the named helper and exits when this process is a re-executed
-// child, and m.Run otherwise.
-func Main(m *testing.M) {
+// child, and m.Run (m is a *testing.M) otherwise.
+func Main(m interface{ Run() int }) {
 	if name := HelperName(); name != "" {
 		fn, ok := Helpers[name]
 		if !ok {
@@ -84,10 +91,10 @@ func Main(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Helper returns a command that re-executes the current test binary inside
-// the namespace and runs the named helper there, with extra environment
+// Helper returns a command that re-executes the running program inside the
+// namespace and runs the named helper there, with extra environment
 // variables env ("KEY=value"). Its stdout and stderr are the parent's
-// unless set by the caller.
+// stderr unless set by the caller. Start it with StartChild (or Start).
 func (ns *NS) Helper(name string, env ...string) *exec.Cmd {
 	cmd := ns.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), helperEnv+"="+name), env...)
