@@ -36,7 +36,17 @@ func (s Strategy) String() string {
 }
 
 // An AllocatorOption configures NewAllocator.
-type AllocatorOption func(*allocConfig)
+type AllocatorOption interface{ applyAllocator(*allocConfig) }
+
+// An Option configures both NewAllocator and NewManager.
+type Option interface {
+	AllocatorOption
+	ManagerOption
+}
+
+type allocOption func(*allocConfig)
+
+func (o allocOption) applyAllocator(c *allocConfig) { o(c) }
 
 type allocConfig struct {
 	strategy  Strategy
@@ -47,21 +57,25 @@ type allocConfig struct {
 
 // WithStrategy sets the allocation strategy (default LowestFirst).
 func WithStrategy(s Strategy) AllocatorOption {
-	return func(c *allocConfig) { c.strategy = s }
+	return allocOption(func(c *allocConfig) { c.strategy = s })
 }
 
-// WithRandSource sets the source of randomness of the Random strategy, for
-// reproducible tests. Without it, Random uses the math/rand/v2 global source.
-func WithRandSource(src rand.Source) AllocatorOption {
-	return func(c *allocConfig) { c.src = src }
-}
+// WithRandSource sets the source of randomness of the Random strategy (of
+// the Allocator, or of every Manager pool using it), for reproducible
+// tests. Without it, Random uses the math/rand/v2 global source.
+func WithRandSource(src rand.Source) Option { return randOption{src} }
+
+type randOption struct{ src rand.Source }
+
+func (o randOption) applyAllocator(c *allocConfig) { c.src = o.src }
+func (o randOption) applyManager(m *Manager)       { m.src = o.src }
 
 // WithReserved excludes addrs, which must lie in the allocator's ranges,
 // from allocation. Reserved addresses are neither free nor used: they are
 // not counted by Free or Used, Allocated reports false for them, and
 // AllocateAddr refuses them with ErrOutOfRange.
 func WithReserved(addrs ...netip.Addr) AllocatorOption {
-	return func(c *allocConfig) { c.reserved = append(c.reserved, addrs...) }
+	return allocOption(func(c *allocConfig) { c.reserved = append(c.reserved, addrs...) })
 }
 
 // WithFirstLastReserved reserves, as WithReserved does, the first and last
@@ -69,7 +83,7 @@ func WithReserved(addrs ...netip.Addr) AllocatorOption {
 // addresses (the network and broadcast-like addresses). Other ranges are
 // used whole.
 func WithFirstLastReserved() AllocatorOption {
-	return func(c *allocConfig) { c.firstLast = true }
+	return allocOption(func(c *allocConfig) { c.firstLast = true })
 }
 
 // An Allocator hands out single addresses from a fixed set of disjoint
@@ -125,10 +139,10 @@ func familyIndex(f Family) int {
 func NewAllocator(ranges []Range, opts ...AllocatorOption) (*Allocator, error) {
 	var cfg allocConfig
 	for _, o := range opts {
-		o(&cfg)
+		o.applyAllocator(&cfg)
 	}
 	if cfg.strategy > Random {
-		return nil, fmt.Errorf("%w: unknown %v", ErrInvalidOption, cfg.strategy)
+		return nil, fmt.Errorf("%w: unknown %v", ErrInvalidConfig, cfg.strategy)
 	}
 	sorted, err := sortRanges(ranges)
 	if err != nil {
@@ -249,22 +263,18 @@ func (globalSource) Uint64() uint64 { return rand.Uint64() }
 // Strategy returns the allocator's strategy.
 func (a *Allocator) Strategy() Strategy { return a.strategy }
 
-// Ranges returns the allocator's ranges sorted by family (IPv4 first) and
-// address. The caller may modify the returned slice.
-func (a *Allocator) Ranges() []Range { return slices.Clone(a.ranges) }
+// hasFamily reports whether the allocator has at least one range of family f.
+func (a *Allocator) hasFamily(f Family) bool { return a.space(f) != nil }
 
-// HasFamily reports whether the allocator has at least one range of family f.
-func (a *Allocator) HasFamily(f Family) bool { return a.space(f) != nil }
-
-// Contains reports whether addr lies in one of the allocator's ranges
+// contains reports whether addr lies in one of the allocator's ranges
 // (reserved addresses included).
-func (a *Allocator) Contains(addr netip.Addr) bool {
+func (a *Allocator) contains(addr netip.Addr) bool {
 	_, _, err := a.lookup(addr)
 	return err == nil
 }
 
-// Reserved reports whether addr was reserved at construction.
-func (a *Allocator) Reserved(addr netip.Addr) bool {
+// reservedAddr reports whether addr was reserved at construction.
+func (a *Allocator) reservedAddr(addr netip.Addr) bool {
 	s, v, err := a.lookup(addr)
 	return err == nil && s.isReserved(v)
 }
@@ -346,7 +356,7 @@ func (a *Allocator) AllocateAddr(addr netip.Addr) error {
 func (a *Allocator) Release(addr netip.Addr) error {
 	s, v, err := a.lookup(addr)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrNotAllocated, err)
+		return errorf("%w: %w", ErrNotAllocated, err)
 	}
 	if s.isReserved(v) || !s.give(v) {
 		return fmt.Errorf("%w: %s", ErrNotAllocated, addr)
@@ -383,9 +393,9 @@ func (a *Allocator) Used(f Family) *big.Int {
 	return s.used.big()
 }
 
-// Capacity returns the number of addresses of family f that can be
+// capacity returns the number of addresses of family f that can be
 // allocated: the size of its ranges minus reserved addresses.
-func (a *Allocator) Capacity(f Family) *big.Int {
+func (a *Allocator) capacity(f Family) *big.Int {
 	s := a.space(f)
 	if s == nil {
 		return new(big.Int)

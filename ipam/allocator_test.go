@@ -42,7 +42,7 @@ func TestNewAllocatorErrors(t *testing.T) {
 		{"overlap far apart", ranges("10.0.5.0/24", "10.1.0.0/24", "10.0.0.0/8"), nil, ErrOverlap, "10.0.0.0/8 and 10.0.5.0/24"},
 		{"zero range", []Range{{}}, nil, ErrInvalidRange, "zero Range"},
 		{"reserved outside", ranges("10.0.0.0/24"), []AllocatorOption{WithReserved(addr("10.0.1.1"))}, ErrOutOfRange, "10.0.1.1"},
-		{"bad strategy", ranges("10.0.0.0/24"), []AllocatorOption{WithStrategy(7)}, ErrInvalidOption, "Strategy(7)"},
+		{"bad strategy", ranges("10.0.0.0/24"), []AllocatorOption{WithStrategy(7)}, ErrInvalidConfig, "Strategy(7)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,7 +159,7 @@ func TestAllocatorLowestFirst(t *testing.T) {
 	x, _ = a.Allocate(IPv6)
 	assert.Equal(t, addr("2001:db8::"), x)
 	assert.Equal(t, []Range{MustParseRange("10.0.0.0/30"), MustParseRange("10.0.0.10-10.0.0.12"),
-		MustParseRange("2001:db8::/64")}, a.Ranges())
+		MustParseRange("2001:db8::/64")}, a.ranges)
 }
 
 func TestAllocatorEdges(t *testing.T) {
@@ -193,8 +193,8 @@ func TestAllocatorEdges(t *testing.T) {
 				a, err := NewAllocator(ranges(tt.rng), append(opts, WithStrategy(strategy), WithRandSource(rand.NewPCG(3, 4)))...)
 				require.NoError(t, err)
 				assert.Equal(t, tt.size, a.Free(tt.fam).String())
-				assert.Equal(t, tt.size, a.Capacity(tt.fam).String())
-				assert.True(t, a.HasFamily(tt.fam))
+				assert.Equal(t, tt.size, a.capacity(tt.fam).String())
+				assert.True(t, a.hasFamily(tt.fam))
 				first, last := addr(tt.first), addr(tt.last)
 				require.NoError(t, a.AllocateAddr(last))
 				if first != last {
@@ -230,20 +230,20 @@ func TestAllocatorReserved(t *testing.T) {
 		WithFirstLastReserved(), WithReserved(addr("10.0.1.7"), addr("10.0.1.7")))
 	require.NoError(t, err)
 	for _, s := range []string{"10.0.0.0", "10.0.0.7", "10.0.1.7", "2001:db8::", "2001:db8::3"} {
-		assert.True(t, a.Reserved(addr(s)), s)
-		assert.True(t, a.Contains(addr(s)), s)
+		assert.True(t, a.reservedAddr(addr(s)), s)
+		assert.True(t, a.contains(addr(s)), s)
 		assert.False(t, a.Allocated(addr(s)), s)
 		assert.ErrorIs(t, a.AllocateAddr(addr(s)), ErrOutOfRange, s)
 	}
 	// 10.0.1.0-10.0.1.255 is exactly 10.0.1.0/24, so it counts as a CIDR block.
-	assert.True(t, a.Reserved(addr("10.0.1.0")))
-	assert.False(t, a.Reserved(addr("10.0.2.0")), "/31 is used whole")
+	assert.True(t, a.reservedAddr(addr("10.0.1.0")))
+	assert.False(t, a.reservedAddr(addr("10.0.2.0")), "/31 is used whole")
 	assert.Equal(t, "6", a.Free(IPv4).Sub(a.Free(IPv4), big.NewInt(255)).String())
 	assert.Equal(t, "2", a.Free(IPv6).String())
 	x, _ := a.Allocate(IPv4)
 	assert.Equal(t, addr("10.0.0.1"), x)
-	assert.False(t, a.Contains(addr("10.0.3.0")))
-	assert.False(t, a.Reserved(addr("10.0.3.0")))
+	assert.False(t, a.contains(addr("10.0.3.0")))
+	assert.False(t, a.reservedAddr(addr("10.0.3.0")))
 }
 
 func TestAllocatorAdjacentRanges(t *testing.T) {
@@ -256,10 +256,10 @@ func TestAllocatorAdjacentRanges(t *testing.T) {
 	require.NoError(t, a.Release(addr("10.0.0.128")))
 	assert.Equal(t, 1, a.space(IPv4).free.Len())
 	checkInvariants(t, a)
-	assert.False(t, a.HasFamily(IPv6))
+	assert.False(t, a.hasFamily(IPv6))
 	assert.Equal(t, "0", a.Free(IPv6).String())
 	assert.Equal(t, "0", a.Used(IPv6).String())
-	assert.Equal(t, "0", a.Capacity(IPv6).String())
+	assert.Equal(t, "0", a.capacity(IPv6).String())
 }
 
 func TestAllocatorEmpty(t *testing.T) {
@@ -267,8 +267,8 @@ func TestAllocatorEmpty(t *testing.T) {
 	require.NoError(t, err)
 	_, err = a.Allocate(IPv4)
 	assert.ErrorIs(t, err, ErrFamily)
-	assert.False(t, a.Contains(addr("10.0.0.1")))
-	assert.Empty(t, a.Ranges())
+	assert.False(t, a.contains(addr("10.0.0.1")))
+	assert.Empty(t, a.ranges)
 }
 
 func TestAllocatorAllocs(t *testing.T) {

@@ -204,7 +204,7 @@ func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
 		}
 		t.rollbackTo(mark)
 		tried = append(tried, p.name())
-		whys = append(whys, fmt.Sprintf("pool %q: %v", p.name(), err))
+		whys = append(whys, fmt.Sprintf("pool %q: %s", p.name(), bare(err)))
 		errs = append(errs, err)
 	}
 	switch len(errs) {
@@ -213,8 +213,8 @@ func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
 	case 1:
 		return nil, refuse(req, tried[0], errs[0], "")
 	}
-	return nil, &refusal{
-		msg: fmt.Sprintf("ipam: service %q: no matching pool can serve it: %s", req.Key, strings.Join(whys, "; ")),
+	return nil, &wrapError{
+		msg: fmt.Sprintf("%sservice %q: no matching pool can serve it: %s", prefix, req.Key, strings.Join(whys, "; ")),
 		err: errs,
 	}
 }
@@ -268,25 +268,15 @@ func (m *Manager) fill(t *tx, p *pool, req *request) (*record, error) {
 	return rec, nil
 }
 
-// A refusal is an error of Assign: it names the service and the pool and
-// wraps the sentinels of its cause.
-type refusal struct {
-	msg string
-	err error
-}
-
-func (e *refusal) Error() string { return e.msg }
-func (e *refusal) Unwrap() error { return e.err }
-
 // joined is a list of errors printed separated by "; ".
 type joined []error
 
 func (j joined) Error() string {
 	s := make([]string, len(j))
 	for i, e := range j {
-		s[i] = e.Error()
+		s[i] = bare(e)
 	}
-	return strings.Join(s, "; ")
+	return prefix + strings.Join(s, "; ")
 }
 
 func (j joined) Unwrap() []error { return j }
@@ -295,15 +285,15 @@ func (j joined) Unwrap() []error { return j }
 // cause err and detail format.
 func refuse(req *request, pool string, err error, format string, args ...any) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ipam: service %q", req.Key)
+	fmt.Fprintf(&b, "%sservice %q", prefix, req.Key)
 	if pool != "" {
 		fmt.Fprintf(&b, ", pool %q", pool)
 	}
 	if format != "" {
 		fmt.Fprintf(&b, ": "+format, args...)
 	}
-	fmt.Fprintf(&b, ": %v", err)
-	return &refusal{msg: b.String(), err: err}
+	fmt.Fprintf(&b, ": %s", bare(err))
+	return &wrapError{msg: b.String(), err: err}
 }
 
 // sharingError refuses addr to req because it is held by services req

@@ -80,7 +80,7 @@
 //
 // Errors of Range and Allocator wrap the sentinels [ErrInvalidRange],
 // [ErrFamily], [ErrOverlap], [ErrExhausted], [ErrInUse], [ErrOutOfRange],
-// [ErrNotAllocated] and [ErrInvalidOption], to be tested with errors.Is. A
+// [ErrNotAllocated] and [ErrInvalidConfig], to be tested with errors.Is. A
 // call that fails changes no state.
 //
 // Concurrency: Range is an immutable value. An Allocator is not safe for
@@ -90,18 +90,16 @@
 // Deviations from the design sketch: the Allocator also offers [WithReserved]
 // and [WithFirstLastReserved] (addresses excluded from allocation and from
 // the counts; a range counts as a CIDR block when it is exactly one prefix,
-// however it was written), [Allocator.Capacity], [Allocator.Contains],
-// [Allocator.HasFamily], [Allocator.Ranges] and [Allocator.Reserved] for the
-// multi-pool manager, and the sentinel [ErrInvalidOption]. A single-address
+// however it was written), and the sentinel [ErrInvalidConfig]. A single-address
 // Range prints as a /32 or /128 prefix.
 //
 // Deviations from the design sketch for the Manager: [Assignment] also
 // carries Key, SharingKey, Stale, Reason and Previous; [PoolStatus] has
 // Ranges, Active, Conflicts, Disabled and Services fields and Free and Used
-// methods; [Request] also has Name (derived from Key when empty); [Port]
+// methods; [Port]
 // uses a [Protocol] type; Pool has a Strategy; the extra sentinels
 // [ErrDisabled], [ErrSharing], [ErrInvalidPool] and [ErrInvalidRequest];
-// [WithManagerRandSource]; [Manager.Pool] and [Manager.Assignment], which
+// [WithRandSource]; [Manager.Pool] and [Manager.Assignment], which
 // look one up; the virtual namespace label [NamespaceNameLabel].
 // Conflicts are decided by which range was in use first rather than by pool
 // age alone, so that an update never takes a range from existing

@@ -1,6 +1,10 @@
 package ipam
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Sentinel errors. Every error returned by this package wraps one or more of
 // them, so callers can test with errors.Is; the message names the input.
@@ -22,9 +26,9 @@ var (
 	ErrOutOfRange = errors.New("ipam: address out of range")
 	// ErrNotAllocated reports the release of an address that is not allocated.
 	ErrNotAllocated = errors.New("ipam: address not allocated")
-	// ErrInvalidOption reports an AllocatorOption with an invalid value,
+	// ErrInvalidConfig reports an AllocatorOption with an invalid value,
 	// such as an unknown Strategy.
-	ErrInvalidOption = errors.New("ipam: invalid option")
+	ErrInvalidConfig = errors.New("ipam: invalid config")
 
 	// Sentinels of the Manager, which also returns those above.
 
@@ -47,3 +51,34 @@ var (
 	// together with ErrInUse.
 	ErrSharing = errors.New("ipam: address cannot be shared")
 )
+
+// prefix starts every error message of the package, once.
+const prefix = "ipam: "
+
+// errorf is fmt.Errorf for messages that embed errors of this package: it
+// prefixes the message with "ipam: " and prints every error argument
+// without that prefix, so the message carries it once. %w wraps as in
+// fmt.Errorf; format must not start with the prefix.
+func errorf(format string, args ...any) error {
+	shown := make([]any, len(args))
+	for i, a := range args {
+		if e, ok := a.(error); ok {
+			a = bare(e)
+		}
+		shown[i] = a
+	}
+	msg := prefix + fmt.Sprintf(strings.ReplaceAll(format, "%w", "%s"), shown...)
+	return &wrapError{msg: msg, err: fmt.Errorf(format, args...)}
+}
+
+// bare returns the message of err without the package prefix.
+func bare(err error) string { return strings.TrimPrefix(err.Error(), prefix) }
+
+// A wrapError has its own message and wraps the sentinels of err.
+type wrapError struct {
+	msg string
+	err error
+}
+
+func (e *wrapError) Error() string { return e.msg }
+func (e *wrapError) Unwrap() error { return e.err }

@@ -36,7 +36,7 @@ func (h *holder) sharable(req *request) string {
 			return fmt.Sprintf("held by %s, which does not share", h.userKeys())
 		case req.SharingKey != h.sharingKey:
 			return fmt.Sprintf("held by %s with sharing key %q", h.userKeys(), h.sharingKey)
-		case u.namespace != req.Namespace && !h.pool.cfg.AllowCrossNamespaceSharing:
+		case u.namespace != req.namespace && !h.pool.cfg.AllowCrossNamespaceSharing:
 			return fmt.Sprintf("held by %q of another namespace and pool %q does not allow cross-namespace sharing",
 				u.key, h.pool.name())
 		}
@@ -61,7 +61,7 @@ func (h *holder) userKeys() string {
 // join adds req's service to h's users, replacing its previous entry,
 // which it returns.
 func (h *holder) join(req *request) (prev user, had bool) {
-	u := user{key: req.Key, namespace: req.Namespace, ports: req.Ports}
+	u := user{key: req.Key, namespace: req.namespace, ports: req.Ports}
 	for i := range h.users {
 		if h.users[i].key == req.Key {
 			prev, h.users[i] = h.users[i], u

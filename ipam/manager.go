@@ -39,18 +39,16 @@ type Manager struct {
 }
 
 // A ManagerOption configures NewManager.
-type ManagerOption func(*Manager)
+type ManagerOption interface{ applyManager(*Manager) }
+
+type managerOption func(*Manager)
+
+func (o managerOption) applyManager(m *Manager) { o(m) }
 
 // WithLogger makes the Manager log its decisions (assignments,
 // reassignments, releases, conflicts) to l.
 func WithLogger(l *slog.Logger) ManagerOption {
-	return func(m *Manager) { m.log = l }
-}
-
-// WithManagerRandSource sets the source of randomness of pools using the
-// Random strategy, for reproducible tests.
-func WithManagerRandSource(src rand.Source) ManagerOption {
-	return func(m *Manager) { m.src = src }
+	return managerOption(func(m *Manager) { m.log = l })
 }
 
 // NewManager returns a Manager without pools.
@@ -61,7 +59,7 @@ func NewManager(opts ...ManagerOption) *Manager {
 		records: make(map[string]*record),
 	}
 	for _, o := range opts {
-		o(m)
+		o.applyManager(m)
 	}
 	return m
 }

@@ -31,7 +31,7 @@ func ExampleManager() {
 	fmt.Println(errors.Is(err, ipam.ErrNoPool), err)
 	// Output:
 	// empire-ip-pool [172.18.255.201 2001:db8:dead:beef::1] <nil>
-	// true ipam: service "batuu/xwing": no enabled pool selects the service: ipam: no pool
+	// true ipam: service "batuu/xwing": no enabled pool selects the service: no pool
 }
 
 // Services with the same sharing key share an address when their ports do

@@ -45,7 +45,7 @@ func restoreRequest(i int) ipam.Request {
 
 func TestManagerRestore(t *testing.T) {
 	const n = 10_000
-	m := ipam.NewManager(ipam.WithManagerRandSource(rand.NewPCG(1, 2)))
+	m := ipam.NewManager(ipam.WithRandSource(rand.NewPCG(1, 2)))
 	for _, p := range restorePools() {
 		setPool(t, m, p)
 	}

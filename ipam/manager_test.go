@@ -200,7 +200,7 @@ func TestManagerSelectors(t *testing.T) {
 		pool string
 	}{
 		{ipam.Request{Key: "batuu/deathstar"}, "by-name"},
-		{ipam.Request{Namespace: "scarif", Name: "deathstar"}, "by-name"},
+		{ipam.Request{Key: "scarif/deathstar"}, "by-name"},
 		{ipam.Request{Key: "hoth/echo-base"}, "by-ns"},
 		{ipam.Request{Key: "hoth/x", Labels: selector.Set{ipam.ServiceNamespaceLabel: "elsewhere"}}, "by-ns"},
 		{ipam.Request{Key: "yavin/base", NamespaceLabels: selector.Set{"team": "rebels"}}, "by-ns-labels"},

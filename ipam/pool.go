@@ -57,7 +57,7 @@ func (p *Pool) check() ([]Range, error) {
 	}
 	sorted, err := sortRanges(p.Ranges)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %w", ErrInvalidPool, p.Name, err)
+		return nil, errorf("%w %q: %w", ErrInvalidPool, p.Name, err)
 	}
 	return sorted, nil
 }

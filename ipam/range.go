@@ -162,7 +162,7 @@ func RangeFrom(from, to netip.Addr) (Range, error) {
 		return r, nil
 	}
 	if from.IsValid() && to.IsValid() && from.BitLen() != to.BitLen() {
-		return Range{}, fmt.Errorf("%w %s-%s: %w: %s", ErrInvalidRange, from, to, ErrFamily, reason)
+		return Range{}, errorf("%w %s-%s: %w: %s", ErrInvalidRange, from, to, ErrFamily, reason)
 	}
 	return Range{}, fmt.Errorf("%w %s-%s: %s", ErrInvalidRange, from, to, reason)
 }

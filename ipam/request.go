@@ -20,7 +20,7 @@ const (
 
 // NamespaceNameLabel is the label Kubernetes puts on every namespace. It is
 // added to Request.NamespaceLabels (unless present) with the value of
-// Request.Namespace when a pool's NamespaceSelector is matched.
+// the namespace of Request.Key when a pool's NamespaceSelector is matched.
 const NamespaceNameLabel = "kubernetes.io/metadata.name"
 
 // A FamilyPolicy says which address families a service wants. The zero
@@ -103,14 +103,11 @@ func (p Port) String() string { return fmt.Sprintf("%s/%d", p.Protocol, p.Port) 
 
 // A Request asks the Manager for the addresses of one service.
 type Request struct {
-	// Key identifies the service, conventionally "namespace/name". If empty,
-	// it is Namespace + "/" + Name.
+	// Key identifies the service as "namespace/name". The part before the
+	// first "/" is its namespace (none without a "/"), the rest its name:
+	// they feed the virtual labels ServiceNamespaceLabel, ServiceNameLabel
+	// and NamespaceNameLabel and the cross-namespace sharing rule.
 	Key string
-	// Namespace and Name of the service. If empty, they are taken from Key
-	// (the part before and after the first "/"). They feed the virtual
-	// labels ServiceNamespaceLabel and ServiceNameLabel and the
-	// cross-namespace sharing rule.
-	Namespace, Name string
 	// Labels of the service, matched by pools' ServiceSelector.
 	Labels selector.Set
 	// NamespaceLabels are the labels of the service's namespace, matched by
@@ -137,7 +134,8 @@ type Request struct {
 // request is a validated, normalized Request being served.
 type request struct {
 	Request
-	addrs [2]netip.Addr // by familyIndex; zero if not requested
+	namespace, name string        // from Key
+	addrs           [2]netip.Addr // by familyIndex; zero if not requested
 	// keep are the addresses, by familyIndex, that the service held in
 	// keepPool before this Assign and that are still in it: a reassignment
 	// within that pool tries them first, so that only what must move moves.
@@ -175,9 +173,9 @@ type svcLabels request
 func (l *svcLabels) Lookup(key string) (string, bool) {
 	switch key {
 	case ServiceNamespaceLabel:
-		return l.Namespace, true
+		return l.namespace, true
 	case ServiceNameLabel:
-		return l.Name, true
+		return l.name, true
 	}
 	v, ok := l.Labels[key]
 	return v, ok
@@ -190,31 +188,18 @@ type nsLabels request
 func (l *nsLabels) Lookup(key string) (string, bool) {
 	v, ok := l.NamespaceLabels[key]
 	if !ok && key == NamespaceNameLabel {
-		return l.Namespace, true
+		return l.namespace, true
 	}
 	return v, ok
 }
 
-// validRequest normalizes r (Key, Namespace, Name) and validates it.
+// validRequest validates r.
 func validRequest(r *Request) error {
-	if r.Key == "" && (r.Namespace != "" || r.Name != "") {
-		r.Key = r.Namespace + "/" + r.Name
-	}
 	if r.Key == "" {
 		return fmt.Errorf("%w: empty service key", ErrInvalidRequest)
 	}
-	ns, name, ok := strings.Cut(r.Key, "/")
-	if !ok {
-		ns, name = "", r.Key
-	}
-	if r.Namespace == "" {
-		r.Namespace = ns
-	}
-	if r.Name == "" {
-		r.Name = name
-	}
 	if err := r.check(); err != nil {
-		return fmt.Errorf("%w: service %q: %w", ErrInvalidRequest, r.Key, err)
+		return errorf("%w: service %q: %w", ErrInvalidRequest, r.Key, err)
 	}
 	r.Ports = slices.Clone(r.Ports) // kept by the Manager
 	return nil
@@ -249,8 +234,13 @@ func (r *Request) check() error {
 	return nil
 }
 
-// index fills r.addrs from the validated r.Addrs.
+// index fills r.namespace, r.name and r.addrs from the validated Request.
 func (r *request) index() {
+	var ok bool
+	r.namespace, r.name, ok = strings.Cut(r.Key, "/")
+	if !ok {
+		r.namespace, r.name = "", r.Key
+	}
 	for _, a := range r.Addrs {
 		r.addrs[familyIndex(FamilyOf(a))] = a
 	}

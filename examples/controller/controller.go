@@ -115,8 +115,6 @@ func (c *Controller) Reconcile(ctx context.Context, ev Event) (Status, error) {
 	}
 	a, err := c.ipam.Assign(ipam.Request{
 		Key:             key,
-		Namespace:       svc.Namespace,
-		Name:            svc.Name,
 		Labels:          svc.Labels,
 		NamespaceLabels: svc.NamespaceLabels,
 		Families:        svc.Families,

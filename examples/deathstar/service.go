@@ -122,10 +122,9 @@ func assignService(g *guide, m *ipam.Manager) (announce.Service, error) {
 	labels := selector.Set{"org": "empire"}
 	g.step("%s", assignTitle())
 	a, err := m.Assign(ipam.Request{
-		Key:       serviceKey,
-		Namespace: serviceNamespace,
-		Labels:    labels,
-		Ports:     []ipam.Port{{Protocol: ipam.TCP, Port: 80}},
+		Key:    serviceKey,
+		Labels: labels,
+		Ports:  []ipam.Port{{Protocol: ipam.TCP, Port: 80}},
 	})
 	if err != nil {
 		return announce.Service{}, g.failf("Assign: %v", err)
