@@ -198,12 +198,13 @@ func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
 		if r.Family() != f {
 			continue
 		}
-		lo, hi := r.bounds()
-		s.capacity.Add(s.capacity, spanSize(lo, hi))
-		if n := len(s.ranges); n > 0 && s.ranges[n-1].hi.addOne() == lo {
-			s.ranges[n-1].hi = hi
-		} else {
-			s.ranges = append(s.ranges, interval{lo: lo, hi: hi})
+		for _, iv := range withoutMapped(r.bounds()) {
+			s.capacity.Add(s.capacity, spanSize(iv.lo, iv.hi))
+			if n := len(s.ranges); n > 0 && s.ranges[n-1].hi.addOne() == iv.lo {
+				s.ranges[n-1].hi = iv.hi
+			} else {
+				s.ranges = append(s.ranges, iv)
+			}
 		}
 	}
 	if len(s.ranges) == 0 {
@@ -222,7 +223,10 @@ func (a *Allocator) reserve(cfg allocConfig) error {
 	if cfg.firstLast {
 		for _, r := range a.ranges {
 			if _, ok := r.Prefix(); ok && r.Size().Cmp(big.NewInt(2)) > 0 {
-				addrs = append(addrs, r.from, r.to)
+				addrs = append(addrs, r.from)
+				if !isMapped(r.to) { // excluded anyway
+					addrs = append(addrs, r.to)
+				}
 			}
 		}
 	}

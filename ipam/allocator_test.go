@@ -178,8 +178,9 @@ func TestAllocatorEdges(t *testing.T) {
 		{"::-::2", "::", "::2", "3", IPv6, false},
 		{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffd-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
 			"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffd", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "3", IPv6, false},
-		{"::/0", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "340282366920938463463374607431768211456", IPv6, false},
-		{"::/0", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "340282366920938463463374607431768211454", IPv6, true},
+		// 2^128 minus the 2^32 IPv4-mapped addresses (minus first and last)
+		{"::/0", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "340282366920938463463374607427473244160", IPv6, false},
+		{"::/0", "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "340282366920938463463374607427473244158", IPv6, true},
 		{"10.0.0.9", "10.0.0.9", "10.0.0.9", "1", IPv4, true},
 		{"10.0.0.8/31", "10.0.0.8", "10.0.0.9", "2", IPv4, true},
 	}

@@ -282,3 +282,29 @@ func (r *Range) UnmarshalText(text []byte) error {
 
 // bounds returns the numeric first and last address of r.
 func (r Range) bounds() (lo, hi uint128) { return u128From(r.from), u128From(r.to) }
+
+// The IPv4-mapped IPv6 block ::ffff:0:0/96. Its addresses are never
+// allocated: a range spanning it is used without it.
+var (
+	mappedLo = uint128{0, 0xffff_0000_0000}
+	mappedHi = uint128{0, 0xffff_ffff_ffff}
+)
+
+// isMapped reports whether a is an IPv4-mapped IPv6 address.
+func isMapped(a netip.Addr) bool { return a.Is4In6() }
+
+// withoutMapped returns the IPv6 span [lo, hi] minus the IPv4-mapped block,
+// as up to two intervals. For IPv4 values (hi < 2^32) it returns [lo, hi].
+func withoutMapped(lo, hi uint128) []interval {
+	if hi.less(mappedLo) || mappedHi.less(lo) {
+		return []interval{{lo, hi}}
+	}
+	var out []interval
+	if lo.less(mappedLo) {
+		out = append(out, interval{lo, mappedLo.subOne()})
+	}
+	if mappedHi.less(hi) {
+		out = append(out, interval{mappedHi.addOne(), hi})
+	}
+	return out
+}
