@@ -14,6 +14,10 @@ import (
 	"github.com/lbkit/lbkit/internal/netns"
 )
 
+// ErrAttached reports an attempt to restart or reconfigure a router
+// through a handle from Attach.
+var ErrAttached = errors.New("bird: attached router: queries only")
+
 // ErrNotFound reports that bird or birdc is not installed.
 var ErrNotFound = errors.New("bird: bird or birdc not installed")
 
@@ -31,10 +35,11 @@ func Available() error {
 // A Router is a BIRD daemon running in a namespace. Its methods are safe
 // for concurrent use.
 type Router struct {
-	ns   *netns.NS
-	dir  string
-	conf string
-	sock string
+	ns       *netns.NS
+	dir      string
+	conf     string
+	sock     string
+	attached bool // by Attach: queries only
 
 	mu  sync.Mutex
 	cfg Config
@@ -58,6 +63,14 @@ func Start(ns *netns.NS, cfg Config) (*Router, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Attach returns a handle on a router that Start started, possibly in
+// another process, from its directory (Dir). The handle queries the router
+// (Command, Protocols, Routes, WaitEstablished, WaitRoutes); Stop and
+// Close do nothing, Restart and Reconfigure return ErrAttached.
+func Attach(dir string) *Router {
+	return &Router{dir: dir, conf: filepath.Join(dir, "bird.conf"), sock: filepath.Join(dir, "bird.ctl"), attached: true}
 }
 
 // Dir returns the router's directory (configuration, socket, log).
@@ -105,6 +118,9 @@ func (r *Router) start() error {
 // Stop stops BIRD (by pid) and keeps the directory; stopping a stopped
 // router is harmless.
 func (r *Router) Stop() {
+	if r.attached {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stopLocked()
@@ -124,6 +140,9 @@ func (r *Router) stopLocked() {
 
 // Close stops BIRD and removes its directory.
 func (r *Router) Close() {
+	if r.attached {
+		return
+	}
 	r.Stop()
 	_ = os.RemoveAll(r.dir)
 }
@@ -131,6 +150,9 @@ func (r *Router) Close() {
 // Restart stops BIRD and starts it again with the same configuration: its
 // sessions go down and its routes are gone until relearned.
 func (r *Router) Restart() error {
+	if r.attached {
+		return ErrAttached
+	}
 	r.Stop()
 	return r.start()
 }
@@ -138,6 +160,9 @@ func (r *Router) Restart() error {
 // Reconfigure writes cfg and makes the running BIRD load it (birdc
 // configure); sessions whose settings change restart.
 func (r *Router) Reconfigure(cfg Config) error {
+	if r.attached {
+		return ErrAttached
+	}
 	r.mu.Lock()
 	r.cfg = cfg
 	err := os.WriteFile(r.conf, []byte(cfg.Render()), 0o600)
