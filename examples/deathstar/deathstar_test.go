@@ -3,15 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lbkit/lbkit/examples/deathstar/lab"
+	"github.com/lbkit/lbkit/examples/deathstar/manifest"
+	"github.com/lbkit/lbkit/internal/netns"
 )
+
+// TestMain lets the lab re-execute the test binary as its node.
+func TestMain(m *testing.M) {
+	netns.Helpers[lab.NodeHelper] = func() int { return lab.NodeMain(story) }
+	netns.Main(m)
+}
 
 // TestDefaultMode runs the command as `go run ./examples/deathstar` does,
 // with no arguments: every step must behave, and the exit status is 0.
@@ -43,42 +51,7 @@ func TestRunExitStatus(t *testing.T) {
 	var out, errOut bytes.Buffer
 	assert.Equal(t, 2, run([]string{"-no-such-flag"}, &out, &errOut))
 	assert.Equal(t, 1, run([]string{"-manifests", t.TempDir()}, &out, &errOut))
-	assert.Contains(t, errOut.String(), poolFile)
-}
-
-func TestAPI(t *testing.T) {
-	srv := httptest.NewServer(apiHandler())
-	defer srv.Close()
-	tests := []struct {
-		method, path string
-		status       int
-	}{
-		{"GET", "/v1/", http.StatusOK},
-		{"GET", "/v1", http.StatusNotFound},
-		{"GET", "/v1//", http.StatusNotFound},
-		{"GET", "/", http.StatusNotFound},
-		{"GET", "/v1/exhaust-port", http.StatusNotFound},
-		{"GET", "/v2/", http.StatusNotFound},
-		{"POST", "/v1/", http.StatusMethodNotAllowed},
-	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, tt := range tests {
-		t.Run(tt.method+tt.path, func(t *testing.T) {
-			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
-			require.NoError(t, err)
-			resp, err := c.Do(req)
-			require.NoError(t, err)
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			require.NoError(t, err)
-			assert.Equal(t, tt.status, resp.StatusCode)
-			if tt.status == http.StatusOK {
-				assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-				assert.NoError(t, checkBody(resp.StatusCode, body))
-				assert.Contains(t, string(body), `"name":"Death Star","model":"DS-1 Orbital Battle Station"`)
-			}
-		})
-	}
+	assert.Contains(t, errOut.String(), manifest.PoolFile)
 }
 
 // TestDefaultModeCancelled checks that an interrupted story fails.
@@ -86,5 +59,7 @@ func TestDefaultModeCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out bytes.Buffer
-	require.Error(t, RunLoop(ctx, &out, "manifests", nil))
+	cfg, err := manifest.Load("manifests")
+	require.NoError(t, err)
+	require.Error(t, lab.RunLoopback(ctx, &out, cfg, slog.New(slog.DiscardHandler), story))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/lbkit/lbkit/examples/deathstar/lab"
 	"github.com/lbkit/lbkit/internal/netns"
 )
 
@@ -30,7 +31,7 @@ func TestLab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	err := RunLab(ctx, &out, "manifests", nil)
+	err := lab.RunNetns(ctx, &out, "manifests", false)
 	t.Log("\n" + out.String())
 	require.NoError(t, err)
 	text := out.String()
@@ -63,7 +64,7 @@ func TestLabInterrupted(t *testing.T) {
 		}
 		cancel()
 	}
-	err := RunLab(ctx, w, "manifests", nil)
+	err := lab.RunNetns(ctx, w, "manifests", false)
 	require.ErrorIs(t, err, context.Canceled)
 	// The check sees the lab while it runs: 4 namespaces, the directory,
 	// BIRD and the node.
@@ -111,7 +112,7 @@ func labLeftovers(t *testing.T, out string) []string {
 	for _, p := range procs {
 		cmdline, _ := os.ReadFile(p + "/cmdline")
 		environ, _ := os.ReadFile(p + "/environ")
-		if bytes.Contains(cmdline, []byte(tmp[1])) || bytes.Contains(environ, []byte(labIDEnv+"="+m[3]+"\x00")) {
+		if bytes.Contains(cmdline, []byte(tmp[1])) || bytes.Contains(environ, []byte(lab.NodeIDEnv+"="+m[3]+"\x00")) {
 			left = append(left, "process "+p+": "+string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
 		}
 	}

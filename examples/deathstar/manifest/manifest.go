@@ -1,18 +1,26 @@
-package main
+// Package manifest reads the deathstar example's configuration: three YAML
+// manifests in the shapes of Cilium's CiliumLoadBalancerIPPool,
+// CiliumBGPPeeringPolicy and CiliumL2AnnouncementPolicy (cilium.io/v2alpha1,
+// the fields the example uses), converted into lbkit values.
+//
+// Decoding is strict, as Kubernetes' is: unknown and duplicate fields are
+// errors. Every error is an *Error naming the file and the field, and wraps
+// ErrInvalid.
+package manifest
 
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
-	"slices"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lbkit/lbkit/bgp"
@@ -22,30 +30,48 @@ import (
 
 // The manifest files in a manifests directory.
 const (
-	poolFile = "pool.yaml"
-	bgpFile  = "bgp-peering.yaml"
-	l2File   = "l2-announcement.yaml"
+	PoolFile = "pool.yaml"
+	BGPFile  = "bgp-peering.yaml"
+	L2File   = "l2-announcement.yaml"
 )
 
-// ErrManifest is wrapped by every manifest error.
-var ErrManifest = errors.New("invalid manifest")
+// DefaultDir returns the example's manifests directory: manifests/ beside
+// this package's source when run from the module (go run), else
+// ./manifests.
+func DefaultDir() string {
+	if _, file, _, ok := runtime.Caller(0); ok {
+		dir := filepath.Join(filepath.Dir(file), "..", "manifests")
+		if _, err := os.Stat(dir); err == nil {
+			return dir
+		}
+	}
+	for _, d := range []string{"examples/deathstar/manifests", "manifests"} {
+		if _, err := os.Stat(d); err == nil {
+			return d
+		}
+	}
+	return "manifests"
+}
 
-// A ManifestError names the file and the field of a manifest that is wrong.
-type ManifestError struct {
+// ErrInvalid is wrapped by every error of Load.
+var ErrInvalid = errors.New("invalid manifest")
+
+// An Error names the file and the field of a manifest that is wrong.
+type Error struct {
 	File  string // path of the manifest
 	Field string // dotted path of the field, e.g. spec.blocks[1].cidr; empty for the whole file
 	Err   error  // what is wrong
 }
 
-func (e *ManifestError) Error() string {
+func (e *Error) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("%s: %v", e.File, e.Err)
 	}
 	return fmt.Sprintf("%s: %s: %v", e.File, e.Field, e.Err)
 }
 
-// Unwrap returns ErrManifest and the cause.
-func (e *ManifestError) Unwrap() []error { return []error{ErrManifest, e.Err} }
+// Unwrap returns ErrInvalid and the cause.
+func (e *Error) Unwrap() []error { return []error{ErrInvalid, e.Err} }
 
 // Config is what the manifests say, converted into lbkit values.
 type Config struct {
@@ -71,13 +97,14 @@ type L2Policy struct {
 	Interfaces []string // regular expressions (or exact names), as l2.Config takes them
 }
 
-// LoadManifests reads and converts the three manifests in dir.
-func LoadManifests(dir string) (Config, error) {
+// Load reads and converts the three manifests in dir. It reports every
+// file's first error.
+func Load(dir string) (Config, error) {
 	var c Config
 	err := errors.Join(
-		parseFile(filepath.Join(dir, poolFile), &c.Pool, parsePool),
-		parseFile(filepath.Join(dir, bgpFile), &c.BGP, parseBGP),
-		parseFile(filepath.Join(dir, l2File), &c.L2, parseL2),
+		parseFile(filepath.Join(dir, PoolFile), &c.Pool, parsePool),
+		parseFile(filepath.Join(dir, BGPFile), &c.BGP, parseBGP),
+		parseFile(filepath.Join(dir, L2File), &c.L2, parseL2),
 	)
 	if err != nil {
 		return Config{}, err
@@ -89,7 +116,7 @@ func LoadManifests(dir string) (Config, error) {
 func parseFile[T any](file string, v *T, parse func(file string, data []byte) (T, error)) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return &ManifestError{File: file, Err: err}
+		return &Error{File: file, Err: err}
 	}
 	*v, err = parse(file, data)
 	return err
@@ -109,10 +136,10 @@ type header struct {
 // check validates the envelope: the kind, and a name.
 func (h header) check(file, kind string) error {
 	if h.Kind != kind {
-		return &ManifestError{file, "kind", fmt.Errorf("is %q, want %q", h.Kind, kind)}
+		return &Error{file, "kind", fmt.Errorf("is %q, want %q", h.Kind, kind)}
 	}
 	if h.Metadata.Name == "" {
-		return &ManifestError{file, "metadata.name", errors.New("missing")}
+		return &Error{file, "metadata.name", errors.New("missing")}
 	}
 	return nil
 }
@@ -125,69 +152,27 @@ func load(file string, data []byte, kind string, m interface{ check(file, kind s
 	return m.check(file, kind)
 }
 
-// decode decodes the YAML b of file strictly (unknown fields are errors) into v.
+// decode decodes the YAML b of file into v strictly: an unknown field is
+// an error naming the field, a duplicate key one naming its line.
 func decode(file string, b []byte, v any) error {
-	if err := yaml.UnmarshalStrict(b, v); err != nil {
-		var generic any
-		if yaml.Unmarshal(b, &generic) == nil {
-			if field := unknownField(generic, reflect.TypeOf(v), ""); field != "" {
-				return &ManifestError{file, field, errors.New("unknown field")}
-			}
-		}
-		return &ManifestError{File: file, Err: err}
+	j, err := yaml.YAMLToJSONStrict(b)
+	if err != nil {
+		return &Error{File: file, Err: err}
 	}
-	return nil
-}
-
-// unknownField returns the path of the first field of v (decoded YAML) that
-// type t has no JSON field for, or "" if there is none.
-func unknownField(v any, t reflect.Type, path string) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	strict, err := kjson.UnmarshalStrict(j, v)
+	if err != nil {
+		return &Error{File: file, Err: err}
 	}
-	switch v := v.(type) {
-	case map[string]any:
-		if t.Kind() != reflect.Struct {
-			return ""
-		}
-		fields := jsonFields(t)
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			ft, ok := fields[k]
-			if !ok {
-				return strings.TrimPrefix(path+"."+k, ".")
-			}
-			if f := unknownField(v[k], ft, path+"."+k); f != "" {
-				return f
-			}
-		}
-	case []any:
-		if t.Kind() != reflect.Slice {
-			return ""
-		}
-		for i, e := range v {
-			if f := unknownField(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); f != "" {
-				return f
-			}
-		}
+	if len(strict) == 0 {
+		return nil
 	}
-	return ""
-}
-
-// jsonFields maps the JSON names of struct t's fields, embedded ones
-// included, to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for _, f := range reflect.VisibleFields(t) {
-		if !f.IsExported() || f.Anonymous {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
+	var fe kjson.FieldError
+	if !errors.As(strict[0], &fe) {
+		return &Error{File: file, Err: strict[0]}
 	}
-	return out
+	// fe reads `unknown field "spec.blokcs"`: keep what, name the field.
+	path := fe.FieldPath()
+	return &Error{file, path, errors.New(strings.TrimSuffix(fe.Error(), " "+strconv.Quote(path)))}
 }
 
 // selectorField converts a manifest's selector, naming the offending entry.
@@ -202,7 +187,7 @@ func selectorField(file, field string, ls *selector.LabelSelector, ifNil selecto
 		if errors.As(err, &se) && se.Where != "" {
 			field += "." + se.Where
 		}
-		return selector.Selector{}, &ManifestError{file, field, err}
+		return selector.Selector{}, &Error{file, field, err}
 	}
 	return s, nil
 }
@@ -234,15 +219,15 @@ func parsePool(file string, data []byte) (ipam.Pool, error) {
 	case "Yes":
 		p.AllowFirstLast = true
 	default:
-		return ipam.Pool{}, &ManifestError{file, "spec.allowFirstLastIPs", fmt.Errorf("is %q, want Yes or No", m.Spec.AllowFirstLastIPs)}
+		return ipam.Pool{}, &Error{file, "spec.allowFirstLastIPs", fmt.Errorf("is %q, want Yes or No", m.Spec.AllowFirstLastIPs)}
 	}
 	if len(m.Spec.Blocks) == 0 {
-		return ipam.Pool{}, &ManifestError{file, "spec.blocks", errors.New("no blocks")}
+		return ipam.Pool{}, &Error{file, "spec.blocks", errors.New("no blocks")}
 	}
 	for i, b := range m.Spec.Blocks {
 		r, field, err := blockRange(b.CIDR, b.Start, b.Stop)
 		if err != nil {
-			return ipam.Pool{}, &ManifestError{file, fmt.Sprintf("spec.blocks[%d]%s", i, field), err}
+			return ipam.Pool{}, &Error{file, fmt.Sprintf("spec.blocks[%d]%s", i, field), err}
 		}
 		p.Ranges = append(p.Ranges, r)
 	}
@@ -322,17 +307,17 @@ func parseBGP(file string, data []byte) (BGPPolicy, error) {
 		return BGPPolicy{}, err
 	}
 	if len(m.Spec.VirtualRouters) != 1 {
-		return BGPPolicy{}, &ManifestError{file, "spec.virtualRouters", fmt.Errorf("has %d entries, this example takes exactly 1", len(m.Spec.VirtualRouters))}
+		return BGPPolicy{}, &Error{file, "spec.virtualRouters", fmt.Errorf("has %d entries, this example takes exactly 1", len(m.Spec.VirtualRouters))}
 	}
 	vr := m.Spec.VirtualRouters[0]
 	const at = "spec.virtualRouters[0]"
 	pol := BGPPolicy{Name: m.Metadata.Name, ASN: vr.LocalASN}
 	if vr.LocalASN == 0 {
-		return BGPPolicy{}, &ManifestError{file, at + ".localASN", errors.New("missing or 0")}
+		return BGPPolicy{}, &Error{file, at + ".localASN", errors.New("missing or 0")}
 	}
 	id, err := netip.ParseAddr(vr.RouterID)
 	if err != nil || !id.Is4() {
-		return BGPPolicy{}, &ManifestError{file, at + ".routerID", fmt.Errorf("%q is not an IPv4 address", vr.RouterID)}
+		return BGPPolicy{}, &Error{file, at + ".routerID", fmt.Errorf("%q is not an IPv4 address", vr.RouterID)}
 	}
 	pol.RouterID = id
 	// As in Cilium, a virtual router without a service selector announces no service.
@@ -340,12 +325,12 @@ func parseBGP(file string, data []byte) (BGPPolicy, error) {
 		return BGPPolicy{}, err
 	}
 	if len(vr.Neighbors) == 0 {
-		return BGPPolicy{}, &ManifestError{file, at + ".neighbors", errors.New("no neighbors")}
+		return BGPPolicy{}, &Error{file, at + ".neighbors", errors.New("no neighbors")}
 	}
 	for i, n := range vr.Neighbors {
 		p, field, err := n.peer()
 		if err != nil {
-			return BGPPolicy{}, &ManifestError{file, fmt.Sprintf("%s.neighbors[%d].%s", at, i, field), err}
+			return BGPPolicy{}, &Error{file, fmt.Sprintf("%s.neighbors[%d].%s", at, i, field), err}
 		}
 		pol.Peers = append(pol.Peers, p)
 	}
@@ -406,14 +391,14 @@ func parseL2(file string, data []byte) (L2Policy, error) {
 		return L2Policy{}, err
 	}
 	if !m.Spec.LoadBalancerIPs {
-		return L2Policy{}, &ManifestError{file, "spec.loadBalancerIPs", errors.New("must be true: this example announces load-balancer addresses")}
+		return L2Policy{}, &Error{file, "spec.loadBalancerIPs", errors.New("must be true: this example announces load-balancer addresses")}
 	}
 	if len(m.Spec.Interfaces) == 0 {
-		return L2Policy{}, &ManifestError{file, "spec.interfaces", errors.New("no interfaces")}
+		return L2Policy{}, &Error{file, "spec.interfaces", errors.New("no interfaces")}
 	}
 	for i, expr := range m.Spec.Interfaces {
 		if _, err := regexp.Compile(expr); err != nil {
-			return L2Policy{}, &ManifestError{file, fmt.Sprintf("spec.interfaces[%d]", i), err}
+			return L2Policy{}, &Error{file, fmt.Sprintf("spec.interfaces[%d]", i), err}
 		}
 	}
 	// As in Cilium, a policy without a service selector selects every service.

@@ -1,12 +1,17 @@
-package main
+package manifest_test
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/lbkit/lbkit/examples/deathstar/manifest"
+)
 
 // The manifests convert into lbkit values.
-func ExampleLoadManifests() {
-	cfg, err := LoadManifests("manifests")
+func ExampleLoad() {
+	cfg, err := manifest.Load("../manifests")
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	fmt.Println(cfg.Pool.Name, cfg.Pool.Ranges, cfg.Pool.ServiceSelector)
 	fmt.Println(cfg.BGP.ASN, cfg.BGP.Selector, cfg.BGP.Peers[0].Address, cfg.BGP.Peers[0].ASN)
