@@ -29,6 +29,11 @@ const (
 	DefaultRescan             = 10 * time.Second
 )
 
+// Switches forget a MAC address they have not seen for their ageing time
+// (300 s by default on most) and then flood the frames sent to it; a
+// Gratuitous.Repeat below that keeps the answering node's port learnt
+// even when its service receives traffic only.
+
 // Config configures an Announcer. The zero value answers for every service
 // on every up, non-loopback Ethernet interface.
 type Config struct {
@@ -58,10 +63,13 @@ type Config struct {
 
 // Gratuitous configures gratuitous ARP and unsolicited neighbour
 // advertisements: Count frames per address and interface, Interval apart,
-// the first at once.
+// the first at once, whenever this node starts answering for an address;
+// and, when Repeat is positive, one more per address and interface every
+// Repeat for as long as it answers.
 type Gratuitous struct {
 	Count    int           // zero: DefaultGratuitousCount; negative: none
 	Interval time.Duration // zero: DefaultGratuitousInterval
+	Repeat   time.Duration // zero or negative: no periodic announcements
 }
 
 // A Link is an interface the announcer answers on, with the connection it
@@ -94,10 +102,12 @@ type Announcer struct {
 	match    matcher
 	discover bool // New: find interfaces; NewWithLinks: fixed links
 
-	ctx      context.Context
-	cancel   context.CancelFunc
-	stopHook func() bool
-	wg       sync.WaitGroup
+	ctx    context.Context // done when Close is called
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	readyMu   sync.Mutex // serialises readiness reports
+	readySent int        // 0: never reported, 1: ready, -1: not ready
 
 	mu       sync.RWMutex
 	closed   bool
@@ -106,6 +116,8 @@ type Announcer struct {
 	active   map[netip.Addr]*claim     // addresses answered now
 	links    map[int]*link             // by interface index
 	failed   map[string]bool           // interfaces whose socket failed (log once)
+	stats    map[string]*linkStats     // by interface name, kept when links go
+	refresh  uint64                    // the Refresher's value last seen
 
 	conflictMu sync.Mutex
 	conflicts  map[netip.Addr]time.Time // last conflict warning per address
@@ -118,23 +130,31 @@ type claim struct{ addr netip.Addr }
 var _ announce.Announcer = (*Announcer)(nil)
 
 // New returns an Announcer that opens AF_PACKET sockets (which needs
-// CAP_NET_RAW) on the interfaces cfg selects, now and as they appear. It
-// runs until Close is called or ctx is done.
+// CAP_NET_RAW) on the interfaces cfg selects, now and as they appear. ctx
+// bounds the start only: the announcer runs until Close.
 func New(ctx context.Context, cfg Config) (*Announcer, error) {
-	a, err := newAnnouncer(ctx, cfg, true)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a, err := newAnnouncer(cfg, true)
 	if err != nil {
 		return nil, err
 	}
 	a.scan()
+	a.reportReady()
 	a.wg.Add(1)
 	go a.watchInterfaces()
 	return a, nil
 }
 
 // NewWithLinks returns an Announcer that answers on exactly links, whose
-// connections it owns and closes. cfg.Interfaces and cfg.Rescan are
-// ignored. It runs until Close is called or ctx is done.
+// connections it owns and closes; it counts them as up. cfg.Interfaces and
+// cfg.Rescan are ignored. ctx bounds the start only: the announcer runs
+// until Close.
 func NewWithLinks(ctx context.Context, cfg Config, links ...Link) (*Announcer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	seen := map[int]bool{}
 	for i, l := range links {
 		if l.Interface == nil || len(l.Interface.HardwareAddr) != 6 || l.Conn == nil {
@@ -145,19 +165,20 @@ func NewWithLinks(ctx context.Context, cfg Config, links ...Link) (*Announcer, e
 		}
 		seen[l.Interface.Index] = true
 	}
-	a, err := newAnnouncer(ctx, cfg, false)
+	a, err := newAnnouncer(cfg, false)
 	if err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, l := range links {
 		a.addLinkLocked(l.Interface, wrapConn(l.Interface, l.Conn))
 	}
+	a.mu.Unlock()
+	a.reportReady()
 	return a, nil
 }
 
-func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, error) {
+func newAnnouncer(cfg Config, discover bool) (*Announcer, error) {
 	m, err := compileMatcher(cfg.Interfaces)
 	if err != nil {
 		return nil, err
@@ -184,6 +205,7 @@ func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, e
 		active:   map[netip.Addr]*claim{},
 		links:    map[int]*link{},
 		failed:   map[string]bool{},
+		stats:    map[string]*linkStats{},
 
 		conflicts: map[netip.Addr]time.Time{},
 	}
@@ -197,10 +219,16 @@ func newAnnouncer(ctx context.Context, cfg Config, discover bool) (*Announcer, e
 		a.rescan = DefaultRescan
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.stopHook = context.AfterFunc(ctx, func() { _ = a.Close() })
+	if r, ok := a.elector.(Refresher); ok {
+		a.refresh = r.Refresh()
+	}
 	ch := a.elector.Changes() // before any Announce: no change is missed
 	a.wg.Add(1)
 	go a.watchElector(ch)
+	if g.Repeat > 0 {
+		a.wg.Add(1)
+		go a.repeat(g.Repeat)
+	}
 	return a, nil
 }
 
@@ -332,7 +360,57 @@ func (a *Announcer) reconcileAll() {
 			addrs = append(addrs, ad)
 		}
 	}
-	a.burstLocked(a.reconcileLocked(addrs), nil)
+	started := a.reconcileLocked(addrs)
+	if r, ok := a.elector.(Refresher); ok {
+		if gen := r.Refresh(); gen != a.refresh {
+			a.refresh = gen
+			started = a.activeClaimsLocked() // started ones included
+		}
+	}
+	a.burstLocked(started, nil)
+}
+
+// repeat announces every active address on every link each period.
+func (a *Announcer) repeat(period time.Duration) {
+	defer a.wg.Done()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.RLock()
+		claims := a.activeClaimsLocked()
+		a.mu.RUnlock()
+		a.announce(claims, nil)
+	}
+}
+
+// reportReady tells a ReadyElector whether any interface is up, when that
+// changed since the last report.
+func (a *Announcer) reportReady() {
+	e, ok := a.elector.(ReadyElector)
+	if !ok {
+		return
+	}
+	a.readyMu.Lock()
+	defer a.readyMu.Unlock()
+	a.mu.RLock()
+	ready := false
+	for _, l := range a.links {
+		ready = ready || l.up
+	}
+	closed := a.closed
+	a.mu.RUnlock()
+	state := map[bool]int{true: 1, false: -1}[ready]
+	if closed || state == a.readySent {
+		return
+	}
+	a.readySent = state
+	a.log.Info("l2: reporting readiness to the elector", "ready", ready)
+	e.SetReady(ready)
 }
 
 // Answering returns the addresses this announcer answers for now, sorted.
@@ -374,7 +452,6 @@ func (a *Announcer) Close() error {
 	clear(a.active)
 	a.mu.Unlock()
 
-	a.stopHook()
 	a.cancel()
 	var errs []error
 	for _, l := range links {

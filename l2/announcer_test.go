@@ -3,7 +3,6 @@ package l2
 import (
 	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -358,16 +357,24 @@ func TestClose(t *testing.T) {
 	}
 }
 
-func TestContextEndsAnnouncer(t *testing.T) {
+// ctx bounds the start only: cancelling it later changes nothing, and a
+// done ctx fails the start.
+func TestContextBoundsStartOnly(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := newFakeConn()
-	a, err := NewWithLinks(ctx, Config{}, Link{Interface: &net.Interface{Index: 1, Name: "f", HardwareAddr: nodeMAC}, Conn: c})
+	a, err := NewWithLinks(ctx, Config{Gratuitous: Gratuitous{Count: -1}},
+		Link{Interface: &net.Interface{Index: 1, Name: "f", HardwareAddr: nodeMAC}, Conn: c})
 	require.NoError(t, err)
+	defer a.Close()
 	cancel()
-	require.Eventually(t, func() bool {
-		return errors.Is(a.Announce(context.Background(), announce.Service{Key: "k", Addrs: []netip.Addr{svcV4}}), ErrClosed)
-	}, waitFor, time.Millisecond)
-	<-c.Done()
+	time.Sleep(10 * time.Millisecond)
+	announceT(t, a, "sentinel/svc", sentinel)
+	require.Len(t, exchange(t, c), 0, "still answering after ctx is done")
+
+	_, err = NewWithLinks(ctx, Config{}, Link{Interface: &net.Interface{Index: 1, Name: "f", HardwareAddr: nodeMAC}, Conn: newFakeConn()})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = New(ctx, Config{})
+	assert.ErrorIs(t, err, context.Canceled)
 }
 
 // A failing link is dropped; the others keep answering.

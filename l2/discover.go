@@ -55,6 +55,12 @@ func (m matcher) matches(ifi net.Interface) bool {
 	return false
 }
 
+// operUp reports whether ifi is up and has a carrier: frames sent on it
+// reach the segment.
+func operUp(ifi *net.Interface) bool {
+	return ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0
+}
+
 // watchInterfaces rescans on every link event and every a.rescan.
 func (a *Announcer) watchInterfaces() {
 	defer a.wg.Done()
@@ -79,6 +85,7 @@ func (a *Announcer) watchInterfaces() {
 		case <-kick:
 		}
 		a.scan()
+		a.reportReady()
 	}
 }
 
@@ -130,7 +137,7 @@ func (a *Announcer) scan() {
 	}
 	for idx, ifi := range want {
 		if l, ok := a.links[idx]; ok {
-			up := ifi.Flags&net.FlagUp != 0
+			up := operUp(&ifi)
 			if up && !l.up { // a named interface came back: tell the neighbours
 				a.burstLocked(a.activeClaimsLocked(), l)
 			}

@@ -26,31 +26,29 @@
 //     returns, nothing more is sent for the address.
 //
 // Everything else, and every malformed, truncated or hostile frame, is
-// ignored. A gratuitous ARP request from another host for an address this
-// node answers for is not answered but logged as a warning (at most every
-// ten seconds per address): two nodes believe they lead, or a node's kernel
-// speaks for the address (see below). Frames are read from one AF_PACKET socket per interface with a
-// BPF filter that passes only ARP and neighbour solicitations, so unicast
-// solicitations for addresses the kernel does not hold still arrive (a raw
-// ICMPv6 socket would never see them).
+// ignored, as are VLAN-tagged frames arriving on an interface that is not
+// that VLAN's. A gratuitous ARP request from another host for an address
+// this node answers for is logged as a warning (at most every ten seconds
+// per address): two nodes believe they lead, or a node's kernel speaks for
+// the address (see below). Gratuitous.Repeat makes the leader announce
+// periodically, so that switches keep its port learnt. [Announcer.Stats]
+// counts requests, replies and announcements per interface.
 //
 // # Election and failover
 //
 // [Always] answers for everything (one node, or an external mechanism such
 // as keepalived decides). [Rendezvous] elects one node per service by
-// rendezvous hashing over a member list the caller maintains (for example
-// from Kubernetes node readiness or a memberlist): every node computes the
-// same winner with no coordination. When a member is marked dead or
-// removed, the announcer re-evaluates within milliseconds and the new
-// leader sends its gratuitous frames, which move neighbours' cache entries
-// immediately; failover time is therefore the failure detection time plus
-// about a millisecond. An address shared by several services is decided by
-// the smallest of their keys.
-//
-// Elector changes are applied to the state they lead to: a node that leads
-// a service before and after a burst of changes does not announce again.
-// Interfaces selected by name stay in use while down and are announced on
-// again when they come back up.
+// rendezvous hashing over a member list the caller maintains: every node
+// computes the same winner with no coordination. Package
+// [github.com/lbkit/lbkit/l2/gossip] maintains that list with a failure
+// detector and fails over within a second. When the elector changes its
+// mind, the announcer re-evaluates within milliseconds and the new leader
+// sends its gratuitous frames, which move neighbours' cache entries at
+// once: failover time is the failure detection time plus about a
+// millisecond. An address shared by several services is decided by the
+// smallest of their keys. An elector that implements [ReadyElector] is
+// told when none of the announcer's interfaces is up, so that other nodes
+// take over.
 //
 // # The node's own kernel
 //
@@ -79,13 +77,4 @@
 // An Announcer is safe for concurrent use. It runs one goroutine per
 // interface, one for the elector, one for interface rescans and one per
 // burst of gratuitous frames; Close waits for all of them.
-//
-// # Deviations from the design sketch
-//
-// The gratuitous settings type is named Gratuitous, Config has a Rescan
-// period (interfaces are rescanned at once on rtnetlink link events, and
-// periodically as a safety net), and
-// [Announcer.Answering] and [Announcer.Interfaces] report state.
-// Elector.Changes returns a channel that is closed on change (call Changes
-// again afterwards), so one elector can serve several announcers.
 package l2

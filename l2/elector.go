@@ -20,6 +20,27 @@ type Elector interface {
 	Changes() <-chan struct{}
 }
 
+// A ReadyElector is an Elector that also wants to know whether this node
+// can answer at all. The announcer calls SetReady(false) when none of its
+// interfaces is up with a carrier and SetReady(true) when one is again (and
+// once at start), so that the elector can stop electing this node, on this
+// node and on the others. SetReady must not block.
+type ReadyElector interface {
+	Elector
+	SetReady(ready bool)
+}
+
+// A Refresher is an Elector that can ask leaders to announce again. When
+// Changes fires and Refresh returns a new value, the announcer sends its
+// gratuitous frames again for every address it answers for, even those it
+// kept leading. An elector over a cluster bumps it when a node joins, so
+// that after a network partition heals the one remaining leader corrects
+// neighbours that followed the other side's leader.
+type Refresher interface {
+	Elector
+	Refresh() uint64
+}
+
 // Always returns the Elector of a single node: it leads every service and
 // never changes.
 func Always() Elector { return always{} }
@@ -40,23 +61,66 @@ func (always) Changes() <-chan struct{} { return nil }
 // hash collision, go to the smaller name. The function is part of the
 // contract: nodes running different lbkit versions agree.
 //
+// A service may be restricted to candidates (SetCandidates): its leader is
+// then the rendezvous winner among the live members that are candidates,
+// and nobody leads it when none is. Every node must be given the same
+// candidates to agree.
+//
 // The zero value is not usable; use NewRendezvous. A Rendezvous is safe for
 // concurrent use.
 type Rendezvous struct {
 	self string
 
-	mu      sync.Mutex
-	members []string        // sorted, unique
-	dead    map[string]bool // members marked dead
-	changed chan struct{}
+	mu         sync.Mutex
+	members    []string            // sorted, unique
+	dead       map[string]bool     // members marked dead
+	candidates map[string][]string // by service key; sorted, unique
+	changed    chan struct{}
 }
 
 // NewRendezvous returns a Rendezvous elector for the node named self over
 // members. Self leads only when it is a live member: include it in members.
 func NewRendezvous(self string, members ...string) *Rendezvous {
-	r := &Rendezvous{self: self, dead: map[string]bool{}, changed: make(chan struct{})}
+	r := &Rendezvous{self: self, dead: map[string]bool{}, candidates: map[string][]string{},
+		changed: make(chan struct{})}
 	r.members = normalize(members)
 	return r
+}
+
+// SetCandidates restricts the election for key to candidates, replacing
+// any earlier set: the leader is the live member among them with the
+// highest weight, and with no live candidate (or none at all) nobody leads
+// key. Use it for services that only some nodes may answer, such as
+// Kubernetes services with externalTrafficPolicy Local.
+func (r *Rendezvous) SetCandidates(key string, candidates ...string) {
+	c := normalize(candidates)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.candidates[key]; ok && slices.Equal(old, c) {
+		return
+	}
+	r.candidates[key] = c
+	r.notifyLocked()
+}
+
+// ClearCandidates lets every member lead key again.
+func (r *Rendezvous) ClearCandidates(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.candidates[key]; !ok {
+		return
+	}
+	delete(r.candidates, key)
+	r.notifyLocked()
+}
+
+// Candidates returns the candidates set for key, sorted, and false when
+// key has none set (every member is a candidate).
+func (r *Rendezvous) Candidates(key string) ([]string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.candidates[key]
+	return slices.Clone(c), ok
 }
 
 func normalize(members []string) []string {
@@ -139,8 +203,12 @@ func (r *Rendezvous) leaderLocked(key string) (string, bool) {
 	var best string
 	var bestW uint64
 	found := false
+	cands, restricted := r.candidates[key]
 	for _, m := range r.members { // sorted: on equal weight the first wins
 		if r.dead[m] {
+			continue
+		}
+		if _, ok := slices.BinarySearch(cands, m); restricted && !ok {
 			continue
 		}
 		if w := weight(m, key); !found || w > bestW {
@@ -158,7 +226,8 @@ func (r *Rendezvous) Leads(key string) bool {
 	return ok && l == r.self
 }
 
-// Changes returns a channel closed at the next change of members or marks.
+// Changes returns a channel closed at the next change of members, marks or
+// candidates.
 func (r *Rendezvous) Changes() <-chan struct{} {
 	r.mu.Lock()
 	defer r.mu.Unlock()

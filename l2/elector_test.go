@@ -115,6 +115,12 @@ func TestRendezvousChanges(t *testing.T) {
 		{"mark alive", func() { r.MarkAlive("b") }, true},
 		{"add member", func() { r.SetMembers("a", "b", "c") }, true},
 		{"mark alive when alive", func() { r.MarkAlive("c") }, false},
+		{"set candidates", func() { r.SetCandidates("k", "c", "a") }, true},
+		{"same candidates", func() { r.SetCandidates("k", "a", "c", "c") }, false},
+		{"replace candidates", func() { r.SetCandidates("k", "a") }, true},
+		{"clear candidates", func() { r.ClearCandidates("k") }, true},
+		{"clear candidates again", func() { r.ClearCandidates("k") }, false},
+		{"empty candidates", func() { r.SetCandidates("k") }, true},
 	}
 	for _, s := range steps {
 		ch := r.Changes()
@@ -137,6 +143,46 @@ func TestRendezvousEdges(t *testing.T) {
 	r.SetMembers("a", "b")
 	assert.True(t, r.Alive("a"), "leaving the list forgets the mark")
 	assert.False(t, NewRendezvous("x", "a", "b").Leads("k"), "a non-member never leads")
+}
+
+// The leader of a service with candidates is the rendezvous winner among
+// its live candidates: the same as over a member list of only them.
+func TestRendezvousCandidates(t *testing.T) {
+	members := []string{"node1", "node2", "node3", "node4", "node5"}
+	r := NewRendezvous("node1", members...)
+	for i := range 200 {
+		key := fmt.Sprintf("ns/svc%d", i)
+		cands := []string{members[i%5], members[(i+2)%5], "not-a-member"}
+		r.SetCandidates(key, cands...)
+		want, _ := NewRendezvous("", cands[:2]...).Leader(key)
+		got, ok := r.Leader(key)
+		require.True(t, ok)
+		require.Equal(t, want, got, key)
+
+		r.MarkDead(want)
+		other := cands[0]
+		if other == want {
+			other = cands[1]
+		}
+		got, _ = r.Leader(key)
+		require.Equal(t, other, got, "%s: the other candidate takes over", key)
+		r.MarkDead(other)
+		_, ok = r.Leader(key)
+		require.False(t, ok, "%s: no live candidate, nobody leads", key)
+		r.MarkAlive(want)
+		r.MarkAlive(other)
+	}
+	got, ok := r.Candidates("ns/svc0")
+	assert.True(t, ok)
+	assert.Equal(t, []string{"node1", "node3", "not-a-member"}, got)
+	r.SetCandidates("k")
+	_, ok = r.Leader("k")
+	assert.False(t, ok, "empty candidate set: nobody leads")
+	r.ClearCandidates("k")
+	_, ok = r.Leader("k")
+	assert.True(t, ok, "cleared: every member is a candidate")
+	_, ok = r.Candidates("k")
+	assert.False(t, ok)
 }
 
 // On an election change the new leader announces and answers; the old one

@@ -149,24 +149,30 @@ func neighMAC(tb testing.TB, host *netns.NS, addr, dev string) (mac, state strin
 	return mac, state
 }
 
-// TestKernel runs the announcer in a node namespace and uses the kernel
-// and tools of a host namespace as clients across a veth pair.
-func TestKernel(t *testing.T) {
+// newKernelPair starts an announcer (on eth0 and interfaces named late0,
+// late1...) in a node namespace linked to a host namespace by a veth pair.
+func newKernelPair(t *testing.T) (host, node *netns.NS, n *nodeProc) {
 	netns.RequireT(t)
-	host := netns.NewT(t, "l2h")
-	node := nodeNS(t, "l2n")
+	host = netns.NewT(t, "l2h")
+	node = nodeNS(t, "l2n")
 	netns.VethT(t, host, "eth0", node, "eth0")
 	require.NoError(t, host.Addr("eth0", "10.77.0.1/24"))
 	require.NoError(t, host.Addr("eth0", "2001:db8:77::1/64"))
 	require.NoError(t, node.Addr("eth0", "10.77.0.2/24"))
 	require.NoError(t, node.Addr("eth0", "2001:db8:77::2/64"))
 	hostRoutes(t, host, "eth0")
-	mac, err := node.MAC("eth0")
-	require.NoError(t, err)
-
-	n := startNode(t, node, "L2_SELF=node", "L2_IFACES=eth0,late[0-9]+",
+	n = startNode(t, node, "L2_SELF=node", "L2_IFACES=eth0,late[0-9]+",
 		"L2_HTTP="+kSvc4+":80,["+kSvc6+"]:80")
 	n.waitIface(t, "eth0")
+	return host, node, n
+}
+
+// TestKernel runs the announcer in a node namespace and uses the kernel
+// and tools of a host namespace as clients across a veth pair.
+func TestKernel(t *testing.T) {
+	host, node, n := newKernelPair(t)
+	mac, err := node.MAC("eth0")
+	require.NoError(t, err)
 
 	silent := func(t *testing.T) {
 		t.Helper()

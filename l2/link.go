@@ -22,7 +22,8 @@ type link struct {
 	conn   net.PacketConn
 	joiner GroupJoiner // nil when conn cannot join groups
 
-	up bool // as of the last scan; guarded by the announcer's mutex
+	up    bool       // as of the last scan; guarded by the announcer's mutex
+	stats *linkStats // shared with the announcer's stats map
 
 	groups map[netip.Addr]int // solicited-node group -> owned addresses in it
 
@@ -35,7 +36,7 @@ type link struct {
 // and announcing every active address.
 func (a *Announcer) addLinkLocked(ifi *net.Interface, conn net.PacketConn) {
 	l := &link{
-		up:     ifi.Flags&net.FlagUp != 0 || !a.discover,
+		up:     operUp(ifi) || !a.discover,
 		name:   ifi.Name,
 		index:  ifi.Index,
 		mac:    append(net.HardwareAddr(nil), ifi.HardwareAddr...),
@@ -44,6 +45,10 @@ func (a *Announcer) addLinkLocked(ifi *net.Interface, conn net.PacketConn) {
 		done:   make(chan struct{}),
 	}
 	l.joiner, _ = conn.(GroupJoiner)
+	if a.stats[l.name] == nil {
+		a.stats[l.name] = &linkStats{}
+	}
+	l.stats = a.stats[l.name]
 	a.links[l.index] = l
 	claims := a.activeClaimsLocked()
 	for _, c := range claims {
@@ -136,6 +141,7 @@ func (a *Announcer) receive(l *link) {
 			a.mu.Lock()
 			a.removeLinkLocked(l, err.Error())
 			a.mu.Unlock()
+			a.reportReady()
 			return
 		}
 		a.handle(l, buf[:n])
@@ -149,6 +155,10 @@ func (a *Announcer) handle(l *link, frame []byte) {
 	q, ok := parseQuery(frame, l.mac)
 	if !ok {
 		return
+	}
+	c := l.stats.of(q.target.Is4())
+	if !q.claim {
+		c.requests.Add(1)
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -167,6 +177,7 @@ func (a *Announcer) handle(l *link, frame []byte) {
 		a.log.Warn("l2: cannot reply", "interface", l.name, "addr", q.target, "err", err)
 		return
 	}
+	c.replies.Add(1)
 	if a.log.Enabled(a.ctx, slog.LevelDebug) {
 		a.log.Debug("l2: replied", "interface", l.name, "addr", q.target, "to", q.ethSrc.String())
 	}
@@ -229,7 +240,9 @@ func (a *Announcer) announce(claims []*claim, only *link) bool {
 			}
 			if err != nil {
 				a.log.Warn("l2: cannot announce", "interface", l.name, "addr", c.addr, "err", err)
+				continue
 			}
+			l.stats.of(c.addr.Is4()).gratuitous.Add(1)
 		}
 	}
 	return live

@@ -20,6 +20,7 @@ import (
 
 func TestMain(m *testing.M) {
 	netns.Helpers["l2-node"] = nodeMain
+	netns.Helpers["l2-ask"] = askMain
 	netns.Main(m)
 }
 

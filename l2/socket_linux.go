@@ -13,8 +13,13 @@ import (
 
 // queryFilter accepts ARP frames and ICMPv6 neighbour solicitations that
 // follow the IPv6 header directly; the kernel drops everything else before
-// it reaches user space.
+// it reaches user space. It also drops VLAN-tagged frames: the kernel
+// strips the tag before packet sockets see the frame (the frame then
+// looks untagged), and a tagged request is for the VLAN's interface, not
+// for this one.
 var queryFilter = mustAssemble([]bpf.Instruction{
+	bpf.LoadExtension{Num: bpf.ExtVLANTagPresent},
+	bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 0, SkipTrue: 8},           // tagged -> drop
 	bpf.LoadAbsolute{Off: 12, Size: 2},                                // EtherType
 	bpf.JumpIf{Cond: bpf.JumpEqual, Val: etherTypeARP, SkipTrue: 5},   // -> accept
 	bpf.JumpIf{Cond: bpf.JumpEqual, Val: etherTypeIPv6, SkipFalse: 5}, // -> drop

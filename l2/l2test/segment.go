@@ -209,9 +209,11 @@ func (p *Port) JoinGroup(g netip.Addr) error {
 func (p *Port) LeaveGroup(g netip.Addr) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.groups[g]--; p.groups[g] <= 0 {
-		delete(p.groups, g)
+	if p.groups[g] <= 1 {
+		delete(p.groups, g) // deleting from a nil map is a no-op
+		return nil
 	}
+	p.groups[g]--
 	return nil
 }
 

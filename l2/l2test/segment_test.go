@@ -180,6 +180,8 @@ func TestPortGroups(t *testing.T) {
 	p := s.Attach()
 	g1, g2 := netip.MustParseAddr("ff02::1:ff00:111"), netip.MustParseAddr("ff02::1:ff00:2")
 	assert.Empty(t, p.Groups())
+	require.NoError(t, p.LeaveGroup(g1), "leaving on a port that joined nothing")
+	assert.Empty(t, p.Groups())
 	require.NoError(t, p.JoinGroup(g1))
 	require.NoError(t, p.JoinGroup(g2))
 	require.NoError(t, p.JoinGroup(g1))
