@@ -107,7 +107,7 @@ func TestManagerConflictChain(t *testing.T) {
 	assert.Empty(t, poolStatus(t, m, "d").Conflicts)
 	require.NoError(t, m.DeletePool("a"))
 	assert.Equal(t, []string{
-		`10.0.0.5-10.0.0.14 overlaps 10.0.0.10/31 of pool "d"`,
+		`10.0.0.5-10.0.0.14 overlaps 10.0.0.10-10.0.0.11 of pool "d"`,
 		`10.0.0.5-10.0.0.14 overlaps 10.0.0.12-10.0.0.20 of pool "c"`,
 	}, conflictStrings(poolStatus(t, m, "b")))
 	require.NoError(t, m.DeletePool("c"))

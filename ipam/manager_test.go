@@ -585,3 +585,20 @@ func TestManagerReassignKeepsFittingAddrs(t *testing.T) {
 		assert.Equal(t, ips("10.0.0.5"), c.Addrs)
 	})
 }
+
+// A start–stop range is used whole even when it spans exactly a prefix;
+// only ranges written as prefixes lose their first and last address.
+func TestManagerStartStopUsedWhole(t *testing.T) {
+	m := ipam.NewManager()
+	setPool(t, m, ipam.Pool{Name: "span", Ranges: rangesOf("10.88.5.0-10.88.5.255")})
+	setPool(t, m, ipam.Pool{Name: "cidr", Ranges: rangesOf("10.88.6.0/24")})
+	assert.Equal(t, "256", poolStatus(t, m, "span").Free(ipam.IPv4).String())
+	assert.Equal(t, "254", poolStatus(t, m, "cidr").Free(ipam.IPv4).String())
+	a := assign(t, m, ipam.Request{Key: "ns/a", Pool: "span"})
+	assert.Equal(t, ips("10.88.5.0"), a.Addrs)
+	b := assign(t, m, ipam.Request{Key: "ns/b", Addrs: ips("10.88.5.255")})
+	assert.Equal(t, "span", b.Pool)
+	_, err := m.Assign(ipam.Request{Key: "ns/c", Addrs: ips("10.88.6.255")})
+	assert.ErrorIs(t, err, ipam.ErrOutOfRange, "the last address of a /24 is reserved")
+	assert.Equal(t, rangesOf("10.88.5.0-10.88.5.255"), poolStatus(t, m, "span").Ranges, "spelling kept")
+}

@@ -48,12 +48,18 @@ func (f Family) bitLen() int {
 	return 128
 }
 
-// A Range is an inclusive span [From, To] of IP addresses of one family.
-// Range is a comparable value type; the zero Range is invalid and contains
-// nothing. Addresses in a valid Range carry no zone and are never
-// IPv4-mapped IPv6 addresses.
+// A Range is an inclusive span [From, To] of IP addresses of one family,
+// written either as a CIDR prefix or as a start–stop span. The spelling
+// matters: only a range written as a prefix of more than two addresses
+// loses its first and last address to reservation (Pool.AllowFirstLast,
+// WithFirstLastReserved), so 10.0.0.0-10.0.0.255 is used whole while
+// 10.0.0.0/24 is not. Range is a comparable value type (ranges of other
+// spellings differ); the zero Range is invalid and contains nothing.
+// Addresses in a valid Range carry no zone and are never IPv4-mapped IPv6
+// addresses.
 type Range struct {
 	from, to netip.Addr
+	prefix   bool // written as a CIDR prefix
 }
 
 // ParseRange parses s as a range. It accepts a CIDR prefix ("10.0.0.0/24",
@@ -99,7 +105,7 @@ func parseRange(s string) (Range, string) {
 	if reason != "" {
 		return Range{}, reason
 	}
-	return Range{a, a}, ""
+	return Range{from: a, to: a}, ""
 }
 
 func parsePrefix(s string) (Range, string) {
@@ -150,10 +156,10 @@ func rangeFrom(from, to netip.Addr) (Range, string) {
 	if to.Less(from) {
 		return Range{}, fmt.Sprintf("start %s is after end %s", from, to)
 	}
-	return Range{from, to}, ""
+	return Range{from: from, to: to}, ""
 }
 
-// RangeFrom returns the range [from, to]. Both must be of the same family,
+// RangeFrom returns the start–stop range [from, to]. Both must be of the same family,
 // without zone, not IPv4-mapped, and from <= to; errors wrap ErrInvalidRange
 // (and ErrFamily for mixed families).
 func RangeFrom(from, to netip.Addr) (Range, error) {
@@ -167,9 +173,9 @@ func RangeFrom(from, to netip.Addr) (Range, error) {
 	return Range{}, fmt.Errorf("%w %s-%s: %s", ErrInvalidRange, from, to, reason)
 }
 
-// PrefixRange returns the range of all addresses in p. Host bits of p are
-// ignored (p is masked). It returns the zero Range if p is invalid or its
-// address is IPv4-mapped IPv6.
+// PrefixRange returns the range of all addresses in p, written as a prefix.
+// Host bits of p are ignored (p is masked). It returns the zero Range if p
+// is invalid or its address is IPv4-mapped IPv6.
 func PrefixRange(p netip.Prefix) Range {
 	if !p.IsValid() || p.Addr().Is4In6() {
 		return Range{}
@@ -177,7 +183,7 @@ func PrefixRange(p netip.Prefix) Range {
 	p = p.Masked()
 	f := FamilyOf(p.Addr())
 	lo := u128From(p.Addr())
-	return Range{p.Addr(), lo.add(hostMask(f, p.Bits())).addr(f)}
+	return Range{from: p.Addr(), to: lo.add(hostMask(f, p.Bits())).addr(f), prefix: true}
 }
 
 // hostMask returns the mask of the host bits of a /bits prefix of family f.
@@ -228,30 +234,30 @@ func (r Range) Size() *big.Int {
 	return spanSize(u128From(r.from), u128From(r.to))
 }
 
-// Prefix returns the prefix equal to r and true if r is exactly one CIDR
-// prefix (a single address is a /32 or /128), or false otherwise.
+// Prefix returns the prefix r was written as and true, or false if r was
+// written as a start–stop range or a single address (even one that spans
+// exactly a prefix).
 func (r Range) Prefix() (netip.Prefix, bool) {
-	if !r.IsValid() {
+	if !r.prefix {
 		return netip.Prefix{}, false
 	}
-	lo, hi := u128From(r.from), u128From(r.to)
-	n := hi.sub(lo) // host mask if r is a prefix
-	if !n.and(n.addOne()).isZero() || !lo.and(n).isZero() {
-		return netip.Prefix{}, false
-	}
+	n := u128From(r.to).sub(u128From(r.from)) // the host mask
 	return netip.PrefixFrom(r.from, r.Family().bitLen()-n.onesCount()), true
 }
 
-// String returns the canonical form of r: the prefix form ("10.0.0.0/24",
-// "10.0.0.7/32") when r is exactly one prefix, "from-to" otherwise, and
-// "invalid Range" for the zero Range. ParseRange(r.String()) == r for every
-// valid r.
+// String returns r as written: the prefix form ("10.0.0.0/24") for a range
+// written as a prefix, the address ("10.0.0.7") for a single address,
+// "from-to" otherwise, and "invalid Range" for the zero Range.
+// ParseRange(r.String()) == r for every valid r.
 func (r Range) String() string {
-	if !r.IsValid() {
+	switch {
+	case !r.IsValid():
 		return "invalid Range"
-	}
-	if p, ok := r.Prefix(); ok {
+	case r.prefix:
+		p, _ := r.Prefix()
 		return p.String()
+	case r.from == r.to:
+		return r.from.String()
 	}
 	return r.from.String() + "-" + r.to.String()
 }

@@ -56,7 +56,7 @@ func TestManifestDefaults(t *testing.T) {
 	cfg, err := Load(dir)
 	require.NoError(t, err)
 	assert.True(t, cfg.Pool.ServiceSelector.Empty(), "a pool without selector serves every service")
-	assert.Equal(t, []string{"172.18.255.200/29", "2001:db8::5-2001:db8::9", "10.1.0.1/32"}, rangeStrings(cfg.Pool.Ranges))
+	assert.Equal(t, []string{"172.18.255.200/29", "2001:db8::5-2001:db8::9", "10.1.0.1"}, rangeStrings(cfg.Pool.Ranges))
 	assert.True(t, cfg.BGP.Selector.IsNothing(), "a peering policy without selector announces no service")
 	assert.True(t, cfg.L2.Selector.Empty(), "an L2 policy without selector selects every service")
 }
