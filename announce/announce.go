@@ -16,19 +16,26 @@
 //	)
 //
 // calls a.Announce for every service it reconciles (with all its current
-// addresses) and a.Withdraw when a service goes away. Package announcetest
-// provides a Recorder for the controller's unit tests.
+// addresses), a.Withdraw when a service goes away, and a.Close when it
+// stops: Close withdraws everything and stops every announcer beneath.
+// Package announcetest provides a Recorder for the controller's unit tests.
+//
+// Select and Multi leave out nil announcers, nil pointers included (an
+// unset *l2.Announcer), so that optional announcers can be passed as they
+// are.
 //
 // # Concurrency
 //
-// Announcers in lbkit, and those returned by Select and Multi (over
-// announcers that are), are safe for concurrent use. Select serializes the
-// calls for one key, so that a label flip never races its own withdrawal.
+// An Announcer must be safe for concurrent use. Those of lbkit are, and so
+// are those returned by Select and Multi over such announcers. Select
+// serializes the calls for one key, so that a label flip never races its
+// own withdrawal; calls for different keys run in parallel.
 package announce
 
 import (
 	"context"
 	"net/netip"
+	"reflect"
 
 	"github.com/lbkit/lbkit/selector"
 )
@@ -48,10 +55,18 @@ type Service struct {
 // everything announced for key; withdrawing an unknown key is not an error.
 // Close withdraws everything and releases resources; calling it twice is
 // harmless.
-//
-// Implementations in lbkit are safe for concurrent use.
 type Announcer interface {
 	Announce(ctx context.Context, s Service) error
 	Withdraw(ctx context.Context, key string) error
 	Close() error
+}
+
+// isNil reports whether a is nil or a nil pointer (an announcer that was
+// never created), or Select over such an announcer.
+func isNil(a Announcer) bool {
+	if a == nil || a == (none{}) {
+		return true
+	}
+	v := reflect.ValueOf(a)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

@@ -144,3 +144,23 @@ func TestMultiSkipsNil(t *testing.T) {
 	require.NoError(t, m.Close())
 	assert.True(t, r.Closed())
 }
+
+// An unset announcer of a concrete type (a nil *l2.Announcer, here a nil
+// *Recorder) is not == nil inside the interface; Multi and Select still
+// leave it out instead of calling it.
+func TestNilPointerAnnouncers(t *testing.T) {
+	var unset *announcetest.Recorder
+	r := &announcetest.Recorder{}
+	sel := selector.MustParse("announced=l2")
+	m := announce.Multi(r, unset, announce.Select(sel, unset), announce.Select(sel, nil))
+	svc := service("k", selector.Set{"announced": "l2"}, "10.0.0.1")
+	require.NoError(t, m.Announce(ctx, svc))
+	require.NoError(t, m.Withdraw(ctx, "k"))
+	require.NoError(t, m.Close())
+	assert.Len(t, r.Calls(), 3, "the one real announcer saw every call")
+
+	s := announce.Select(sel, unset)
+	assert.NoError(t, s.Announce(ctx, svc), "Select over nothing announces nothing")
+	assert.NoError(t, s.Withdraw(ctx, "k"))
+	assert.NoError(t, s.Close())
+}

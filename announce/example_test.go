@@ -57,3 +57,17 @@ func ExampleMulti() {
 	// error: l2: no interface
 	// bgp: [batuu/deathstar] l2: []
 }
+
+// An optional announcer that was never created, such as an unset
+// *l2.Announcer, can be passed as it is: Select and Multi leave it out.
+func ExampleMulti_optional() {
+	ctx := context.Background()
+	speaker := &announcetest.Recorder{}    // a *bgp.Speaker in production
+	var l2Announcer *announcetest.Recorder // an *l2.Announcer, not configured
+	a := announce.Multi(speaker, announce.Select(selector.MustParse("org=empire"), l2Announcer))
+
+	err := a.Announce(ctx, announce.Service{Key: "batuu/deathstar", Labels: selector.Set{"org": "empire"}})
+	fmt.Println(err, speaker.Keys())
+	// Output:
+	// <nil> [batuu/deathstar]
+}

@@ -8,14 +8,13 @@ import (
 // Multi returns an Announcer that fans every call out to each of as, in
 // order. Every announcer is tried even when an earlier one fails; the
 // errors are joined (errors.Join), so errors.Is sees each of them.
-// Closing it closes every announcer. Nil announcers are left out, so that
-// optional ones (say, no L2 announcer configured) can be passed as they are.
-//
-// Multi is safe for concurrent use when each of as is.
+// Closing it closes every announcer. Nil announcers and nil pointers are
+// left out: Multi(speaker, l2Announcer) with an unset l2Announcer
+// (*l2.Announcer) announces with the speaker only.
 func Multi(as ...Announcer) Announcer {
 	m := make(multi, 0, len(as))
 	for _, a := range as {
-		if a != nil {
+		if !isNil(a) {
 			m = append(m, a)
 		}
 	}

@@ -14,11 +14,22 @@ import (
 //
 //	a := announce.Select(selector.MustParse("announced=bgp"), speaker)
 //
-// Closing the returned Announcer closes a. It is safe for concurrent use;
-// calls for the same key are serialized, calls for different keys are not.
+// Closing the returned Announcer closes a. If a is nil or a nil pointer
+// (an unset *l2.Announcer), Select returns an Announcer that announces
+// nothing and that Multi leaves out.
 func Select(sel selector.Selector, a Announcer) Announcer {
+	if isNil(a) {
+		return none{}
+	}
 	return &selecting{sel: sel, next: a, keys: make(map[string]*keyState)}
 }
+
+// none is Select over no announcer: it announces nothing.
+type none struct{}
+
+func (none) Announce(context.Context, Service) error { return nil }
+func (none) Withdraw(context.Context, string) error  { return nil }
+func (none) Close() error                            { return nil }
 
 type selecting struct {
 	sel  selector.Selector
