@@ -50,13 +50,14 @@ func Example_composition() {
 	m := ipam.NewManager()
 	_ = m.SetPool(ipam.Pool{Name: "empire-ip-pool", ServiceSelector: selector.MustParse("org=empire"),
 		Ranges: []ipam.Range{ipam.MustParseRange("172.18.255.200/29"), ipam.MustParseRange("2001:db8:dead:beef::/64")}})
+	// ctx bounds each call; for New, only the start: announcers run until Close.
 	speaker, _ := bgp.New(ctx, bgp.Config{ASN: 65001, RouterID: netip.MustParseAddr("10.255.0.2"), ListenPort: -1})
 	_ = speaker.AddPeer(ctx, bgp.Peer{Address: netip.MustParseAddr("2001:db8:4e::1"), ASN: 65000})
 	arp, _ := l2.New(ctx, l2.Config{Interfaces: []string{"eth1"}})
 	ann := announce.Multi(
 		announce.Select(selector.MustParse("announced=bgp"), speaker), // BGP: only services labelled announced=bgp
 		announce.Select(selector.MustParse("org=empire"), arp))        // ARP/NDP: every org=empire service
-	defer ann.Close()
+	defer ann.Close() // withdraws everything, stops the speaker and the ARP/NDP announcer
 
 	// On every service add or update (Assign is an idempotent ensure):
 	a, _ := m.Assign(ipam.Request{Key: "batuu/deathstar", Labels: labels})
