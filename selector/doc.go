@@ -14,40 +14,24 @@
 //
 // # Validation
 //
-// Keys, values and operators are validated exactly as Kubernetes' labels
-// package does: a key is an optional prefix, a lower-case DNS-1123
-// subdomain of at most 253 characters followed by '/', then a name of 1 to
-// 63 characters matching [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?; a value
-// is empty or matches that same name pattern, at most 63 characters.
-// In and NotIn need at least one value, Exists and DoesNotExist none, =,
-// ==, != exactly one, and Gt and Lt exactly one decimal integer (which,
-// being a label value too, cannot have a sign). Errors are *Error values
-// wrapping a sentinel (ErrSyntax, ErrInvalidKey, ErrInvalidValue,
-// ErrInvalidOperator, ErrValueCount) for errors.Is; Parse errors carry the
-// byte offset of the offending token. Where Kubernetes reports every
-// problem of a requirement, this package reports the first one.
+// Keys, values and operators are validated as Kubernetes' labels package
+// does: a key is an optional DNS-subdomain prefix and '/', then a name of 1
+// to 63 characters ([A-Za-z0-9], with '-', '_', '.' inside); a value is
+// empty or such a name. In and NotIn need at least one value, Exists and
+// DoesNotExist none, the others exactly one. Errors are *Error values
+// wrapping a sentinel (ErrSyntax, ErrInvalidKey, ...) for errors.Is; Parse
+// errors carry the byte offset of the offending token.
 //
 // # Canonical form
 //
-// Selectors are stored canonically: = and == become In with one value, !=
-// becomes NotIn with one value, values are sorted and deduplicated,
-// requirements sorted by key and repeated ones dropped. String prints that
-// form (single values with = and !=, several with in and notin), so equal
-// selectors print the same, Parse(s.String()) is Equal to s, and Equal
-// compares meaning-preserving spellings as equal. The one exception is
-// Nothing(), which the string syntax cannot express: its String is
-// "<nothing>", which Parse rejects.
+// Selectors are stored canonically (= as In with one value, != as NotIn,
+// values sorted and deduplicated, requirements sorted by key), so String
+// prints equal selectors the same way and Parse(s.String()) is Equal to s.
+// The exception is Nothing(): its String is "<nothing>", which Parse
+// rejects.
 //
 // # Concurrency
 //
 // Selector values are immutable and safe for concurrent use. Set is a
 // plain map: do not modify one while it is being matched.
-//
-// # Differences from the design sketch
-//
-// Beyond DESIGN.md: Everything, MustNew, Equal, IsNothing, the Equals,
-// DoubleEquals and NotEquals operators accepted by New, ErrValueCount, and
-// the *Error type. LabelSelector reuses Requirement for its
-// matchExpressions entries (same JSON fields as Kubernetes'
-// LabelSelectorRequirement).
 package selector

@@ -10,23 +10,25 @@ import (
 // them, so callers can classify failures with errors.Is.
 var (
 	// ErrSyntax reports a selector string that does not follow the grammar.
-	ErrSyntax = errors.New("syntax error")
+	ErrSyntax = errors.New("selector: syntax error")
 	// ErrInvalidKey reports a label key that is not a Kubernetes qualified name.
-	ErrInvalidKey = errors.New("invalid label key")
+	ErrInvalidKey = errors.New("selector: invalid label key")
 	// ErrInvalidValue reports a value that is not a valid label value, or a
 	// Gt/Lt value that is not a decimal 64-bit integer.
-	ErrInvalidValue = errors.New("invalid label value")
+	ErrInvalidValue = errors.New("selector: invalid label value")
 	// ErrInvalidOperator reports an operator that is unknown, or not allowed
 	// where it is used (LabelSelector accepts only In, NotIn, Exists and
 	// DoesNotExist).
-	ErrInvalidOperator = errors.New("invalid operator")
+	ErrInvalidOperator = errors.New("selector: invalid operator")
 	// ErrValueCount reports a requirement with the wrong number of values for
 	// its operator.
-	ErrValueCount = errors.New("wrong number of values")
+	ErrValueCount = errors.New("selector: wrong number of values")
 )
 
 // An Error describes why a selector could not be parsed or built. It wraps
 // one of the package's sentinel errors (ErrSyntax, ErrInvalidKey, ...).
+// Where Kubernetes lists every problem of a requirement, an Error reports
+// the first one found.
 type Error struct {
 	// Input is the string given to Parse; empty for New and LabelSelector.
 	Input string
@@ -42,22 +44,23 @@ type Error struct {
 	Detail string
 }
 
-// Error returns the error message.
+// Error returns the error message: the sentinel's message, then where and
+// why, as in
+//
+//	selector: syntax error: parse "a in (b" at offset 7: found end of input, expected ',' or ')'
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("selector: ")
+	b.WriteString(e.Err.Error())
 	if e.Pos >= 0 {
-		b.WriteString("parse ")
+		b.WriteString(": parse ")
 		b.WriteString(strconv.Quote(e.Input))
 		b.WriteString(" at offset ")
 		b.WriteString(strconv.Itoa(e.Pos))
-		b.WriteString(": ")
 	}
 	if e.Where != "" {
-		b.WriteString(e.Where)
 		b.WriteString(": ")
+		b.WriteString(e.Where)
 	}
-	b.WriteString(e.Err.Error())
 	if e.Detail != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Detail)

@@ -46,7 +46,7 @@ func ExampleParse_error() {
 	_, err = selector.Parse("Org.io/team=x")
 	fmt.Println(errors.Is(err, selector.ErrInvalidKey))
 	// Output:
-	// selector: parse "org=empire,tier in (web" at offset 23: syntax error: found end of input, expected ',' or ')'
+	// selector: syntax error: parse "org=empire,tier in (web" at offset 23: found end of input, expected ',' or ')'
 	// true
 	// true
 }
@@ -117,8 +117,8 @@ func ExampleSelector_Equal() {
 func ExampleNothing() {
 	var everything selector.Selector // the zero value
 	nothing := selector.Nothing()
-	fmt.Println(everything.Matches(selector.Set{"a": "b"}), everything.Empty())
-	fmt.Println(nothing.Matches(selector.Set{"a": "b"}), nothing.Empty())
+	fmt.Println(everything.Matches(selector.Set{"a": "b"}), everything.IsEverything())
+	fmt.Println(nothing.Matches(selector.Set{"a": "b"}), nothing.IsEverything())
 	// Output:
 	// true true
 	// false false

@@ -45,7 +45,7 @@ serviceSelector:
 	// The value field, omitted, is the empty LabelSelector: everything.
 	ns, err := spec.NamespaceSelector.Selector()
 	require.NoError(t, err)
-	assert.True(t, ns.Empty())
+	assert.True(t, ns.IsEverything())
 }
 
 func TestLabelSelectorNilAndEmpty(t *testing.T) {
@@ -62,12 +62,12 @@ func TestLabelSelectorNilAndEmpty(t *testing.T) {
 	require.NotNil(t, spec.ServiceSelector)
 	sel, err = spec.ServiceSelector.Selector()
 	require.NoError(t, err)
-	assert.True(t, sel.Empty(), "empty LabelSelector is everything, as in Kubernetes")
+	assert.True(t, sel.IsEverything(), "empty LabelSelector is everything, as in Kubernetes")
 	assert.True(t, sel.Matches(Set{"any": "thing"}))
 
 	sel, err = (&LabelSelector{MatchLabels: map[string]string{}, MatchExpressions: []Requirement{}}).Selector()
 	require.NoError(t, err)
-	assert.True(t, sel.Empty())
+	assert.True(t, sel.IsEverything())
 }
 
 func TestLabelSelectorJSONShape(t *testing.T) {
@@ -121,7 +121,7 @@ func TestLabelSelectorInvalid(t *testing.T) {
 			var e *Error
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, tt.where, e.Where)
-			assert.True(t, sel.Empty())
+			assert.True(t, sel.IsEverything())
 		})
 	}
 }

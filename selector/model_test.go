@@ -59,6 +59,9 @@ func randomRequirement(r *rand.Rand) Requirement {
 		for range 1 + r.IntN(4) {
 			req.Values = append(req.Values, pick(r, modelValues))
 		}
+		if r.IntN(8) == 0 { // more than linearMax values: searched, not scanned
+			req.Values = append(req.Values, modelValues...)
+		}
 	case Equals, DoubleEquals, NotEquals:
 		req.Values = []string{pick(r, modelValues)}
 	case Gt, Lt:

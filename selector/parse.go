@@ -279,9 +279,9 @@ func (p *parser) addEmpty(pos int) {
 	p.vals = append(p.vals, token{kind: tIdent, pos: pos})
 }
 
-// valueSet parses "(v1,v2,...)". As in Kubernetes, "()" is the set holding
-// the empty value, and a leading, trailing or doubled comma adds it too
-// ("(,a)", "(a,)", "(a,,b)"), but "(a,,)" and "(,,)" are errors.
+// valueSet parses "(v1,v2,...)". As in Kubernetes, any value between the
+// commas may be empty: "()", "(,)", "(a,,)" and "(,a,,b)" all hold the
+// empty value.
 func (p *parser) valueSet() error {
 	if tok := p.next(); tok.kind != tLParen {
 		return p.syntax(tok, "'('")
@@ -319,8 +319,8 @@ func (p *parser) valueList() error {
 			case tRParen: // ",)"
 				p.addEmpty(p.next().pos)
 				return nil
-			case tComma: // ",,"
-				p.addEmpty(p.next().pos)
+			case tComma: // ",,": the next round reads the second ','
+				p.addEmpty(p.tok.pos)
 			}
 		default:
 			return p.syntax(tok, "',' or value")

@@ -51,6 +51,13 @@ func TestParseValid(t *testing.T) {
 		{"in leading comma", "x in (,a)", "x in (,a)"},
 		{"in trailing comma", "x in (a,)", "x in (,a)"},
 		{"in double comma", "x in (a,,b)", "x in (,a,b)"},
+		// Empty values anywhere between commas, as Kubernetes' labels.Parse
+		// (apimachinery v0.37) accepts them: each set also holds "".
+		{"in trailing double comma", "x in (a,,)", "x in (,a)"},
+		{"in many trailing commas", "x in (a,,,,,,)", "x in (,a)"},
+		{"in repeated value double commas", "x in (a,,a,,a,,a,,)", "x in (,a)"},
+		{"in commas only", "x in (,,)", "x="},
+		{"notin commas only", "x notin (,,,)", "x!="},
 		{"notin empty set", "x notin ()", "x!="},
 		{"kubernetes doc example", "x in (foo,,baz),y,z notin ()", "x in (,baz,foo),y,z!="},
 		{"repeated requirement", "a,a", "a"},
@@ -126,8 +133,7 @@ func TestParseInvalid(t *testing.T) {
 		{"unclosed set two", "x in (a,b", ErrSyntax, 9},
 		{"unclosed after comma", "x in (,", ErrSyntax, 7},
 		{"set missing comma", "x in (a b)", ErrSyntax, 8},
-		{"set trailing double comma", "x in (a,,)", ErrSyntax, 9},
-		{"set commas only", "x in (,,)", ErrSyntax, 8},
+		{"unclosed after double comma", "x in (a,,", ErrSyntax, 9},
 		{"set nested paren", "x in ((a)", ErrSyntax, 6},
 		{"set extra paren", "x in (a))", ErrSyntax, 8},
 		{"set then garbage", "a in (b) c", ErrSyntax, 9},
@@ -184,7 +190,7 @@ func TestParseInvalid(t *testing.T) {
 			assert.Equal(t, tt.in, e.Input)
 			assert.Equal(t, tt.pos, e.Pos, "error: %v", err)
 			assert.Contains(t, err.Error(), "offset")
-			assert.True(t, sel.Empty(), "failed Parse returns the zero Selector")
+			assert.True(t, sel.IsEverything(), "failed Parse returns the zero Selector")
 		})
 	}
 }
@@ -192,14 +198,26 @@ func TestParseInvalid(t *testing.T) {
 func TestParseErrorMessage(t *testing.T) {
 	_, err := Parse("env in (prod")
 	require.Error(t, err)
-	assert.Equal(t, `selector: parse "env in (prod" at offset 12: syntax error: `+
+	assert.Equal(t, `selector: syntax error: parse "env in (prod" at offset 12: `+
 		`found end of input, expected ',' or ')'`, err.Error())
 
 	_, err = Parse("org=empire,Tier_/x=y")
 	require.Error(t, err)
-	assert.Equal(t, `selector: parse "org=empire,Tier_/x=y" at offset 11: invalid label key: `+
+	assert.Equal(t, `selector: invalid label key: parse "org=empire,Tier_/x=y" at offset 11: `+
 		`"Tier_/x": prefix part must be a DNS-1123 subdomain: lower case alphanumeric characters, `+
 		`'-' or '.', starting and ending with an alphanumeric character (e.g. 'example.com')`, err.Error())
+}
+
+func TestErrorMessagePrefix(t *testing.T) {
+	_, err := New(map[string]string{"a": "-"})
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), `selector: invalid label value: matchLabels["a"]: "-": `), "%v", err)
+	for _, s := range []string{"a in (", "A/b", "a=-", "a>x"} {
+		_, err := Parse(s)
+		require.Error(t, err)
+		assert.Equal(t, 1, strings.Count(err.Error(), "selector: "), "%v", err)
+		assert.True(t, strings.HasPrefix(err.Error(), "selector: "), "%v", err)
+	}
 }
 
 func TestMustParsePanics(t *testing.T) {

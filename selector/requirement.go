@@ -30,11 +30,50 @@ func (r Requirement) String() string {
 }
 
 // A term is a validated, canonical requirement, ready to match.
+//
+// Matching reduces every operator to one test on the label's value, whose
+// outcome must equal want: In and NotIn with one value test v == one, with
+// more test membership in values; Exists and DoesNotExist test presence;
+// Gt and Lt compare integers. The fields the match loop reads come first.
 type term struct {
 	key    string
-	op     opcode
+	test   test
+	want   bool     // false for NotIn and DoesNotExist
+	op     opcode   // the canonical operator
+	one    string   // testOne: the single value
 	values []string // In, NotIn: sorted, without duplicates; otherwise nil
 	num    int64    // Gt, Lt: the bound
+}
+
+// test is what a term checks about a label.
+type test uint8
+
+const (
+	testOne     test = iota // present, with value one
+	testFew                 // present, with a value in values (scanned)
+	testMany                // present, with a value in values (searched)
+	testPresent             // present
+	testInt                 // present, an integer, and Gt or Lt num
+)
+
+// newTerm returns the term for key, op, values (canonical) and num.
+func newTerm(key string, op opcode, values []string, num int64) term {
+	t := term{key: key, op: op, values: values, num: num, want: true}
+	switch op {
+	case opExists, opDoesNotExist:
+		t.test, t.want = testPresent, op == opExists
+	case opIn, opNotIn:
+		t.test, t.want = testFew, op == opIn
+		switch {
+		case len(values) == 1:
+			t.test, t.one = testOne, values[0]
+		case len(values) > linearMax:
+			t.test = testMany
+		}
+	default:
+		t.test = testInt
+	}
+	return t
 }
 
 // A problem is a validation failure of one requirement.
@@ -59,26 +98,27 @@ func compile(r Requirement) (term, *problem) {
 	if why := checkCount(r.Operator, len(r.Values)); why != "" {
 		return term{}, &problem{ErrValueCount, why, -1}
 	}
-	t := term{key: r.Key, op: op}
+	var num int64
 	if op == opGt || op == opLt {
 		n, err := strconv.ParseInt(r.Values[0], 10, 64)
 		if err != nil {
 			return term{}, &problem{ErrInvalidValue, fmt.Sprintf("%q: for Gt and Lt, "+
 				"the value must be a decimal 64-bit integer", r.Values[0]), 0}
 		}
-		t.num = n
+		num = n
 	}
 	for i, v := range r.Values {
 		if why := validateValue(v); why != "" {
 			return term{}, &problem{ErrInvalidValue, fmt.Sprintf("%q: %s", v, why), i}
 		}
 	}
+	var values []string
 	if op == opIn || op == opNotIn {
-		t.values = slices.Clone(r.Values)
-		slices.Sort(t.values)
-		t.values = slices.Clip(slices.Compact(t.values))
+		values = slices.Clone(r.Values)
+		slices.Sort(values)
+		values = slices.Clip(slices.Compact(values))
 	}
-	return t, nil
+	return newTerm(r.Key, op, values, num), nil
 }
 
 // checkCount reports why n values do not suit op, or "".
@@ -117,54 +157,36 @@ func (t *term) requirement() Requirement {
 }
 
 // matches reports whether a label with value v, present if ok, satisfies t.
-// It decides In and NotIn with one value (=, !=), the common case, inline
-// and leaves the rest to match.
 func (t *term) matches(v string, ok bool) bool {
-	if len(t.values) == 1 {
-		return (ok && v == t.values[0]) != (t.op == opNotIn)
+	var r bool
+	switch t.test {
+	case testOne:
+		r = ok && v == t.one
+	case testPresent:
+		r = ok
+	case testFew:
+		r = ok && slices.Contains(t.values, v)
+	case testMany:
+		_, found := slices.BinarySearch(t.values, v)
+		r = ok && found
+	default:
+		r = ok && t.compare(v)
 	}
-	return t.match(v, ok)
+	return r == t.want
 }
 
-// match reports whether t holds for a label whose value is v, present if ok.
-func (t *term) match(v string, ok bool) bool {
-	switch t.op {
-	case opExists:
-		return ok
-	case opDoesNotExist:
-		return !ok
-	case opIn:
-		return ok && t.has(v)
-	case opNotIn:
-		return !ok || !t.has(v)
-	}
-	n, isInt := parseInt(v)
-	if !ok || !isInt {
-		return false
-	}
+// compare reports whether v is an integer that satisfies t's Gt or Lt.
+func (t *term) compare(v string) bool {
+	n, ok := parseInt(v)
 	if t.op == opGt {
-		return n > t.num
+		return ok && n > t.num
 	}
-	return n < t.num
+	return ok && n < t.num
 }
 
-// linearMax is the number of values up to which has scans instead of
-// searching: short scans beat binary search on the usual one or two values.
+// linearMax is the number of values up to which matching scans instead of
+// searching: short scans beat binary search on the usual two or three values.
 const linearMax = 8
-
-// has reports whether v is one of t's values.
-func (t *term) has(v string) bool {
-	if len(t.values) <= linearMax {
-		for _, w := range t.values {
-			if w == v {
-				return true
-			}
-		}
-		return false
-	}
-	_, found := slices.BinarySearch(t.values, v)
-	return found
-}
 
 // appendTo appends t in canonical string syntax to b.
 func (t *term) appendTo(b []byte) []byte {

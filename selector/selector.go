@@ -99,39 +99,63 @@ func fromTerms(terms []term) Selector {
 // empty label set. Matches does not allocate (unless l.Lookup does), and
 // makes one lookup per requirement, reading a Set directly.
 func (s Selector) Matches(l Labels) bool {
+	if set, ok := l.(Set); ok || l == nil {
+		return s.matchesSet(set)
+	}
 	if s.nothing {
 		return false
 	}
-	if set, ok := l.(Set); ok || l == nil {
-		// Direct map access: no dynamic call per requirement.
-		for i := range s.terms {
-			t := &s.terms[i]
-			v, ok := set[t.key]
-			if !t.matches(v, ok) {
-				return false
-			}
-		}
-		return true
-	}
 	for i := range s.terms {
-		t := &s.terms[i]
-		if !t.matches(l.Lookup(t.key)) {
+		if !s.terms[i].matches(l.Lookup(s.terms[i].key)) {
 			return false
 		}
 	}
 	return true
 }
 
-// Empty reports whether s has no requirements and so matches every label
-// set. Nothing().Empty() is false.
-func (s Selector) Empty() bool { return !s.nothing && len(s.terms) == 0 }
+// matchesSet is Matches for a Set: direct map access, no dynamic call per
+// requirement, and the tests of term.matches inline.
+func (s Selector) matchesSet(set Set) bool {
+	if s.nothing {
+		return false
+	}
+	for i := range s.terms {
+		t := &s.terms[i]
+		v, ok := set[t.key]
+		var r bool
+		switch t.test {
+		case testOne:
+			r = ok && v == t.one
+		case testPresent:
+			r = ok
+		case testFew:
+			for _, w := range t.values {
+				if w == v {
+					r = ok
+					break
+				}
+			}
+		default:
+			r = t.matches(v, ok) == t.want // the rare tests, with a call
+		}
+		if r != t.want {
+			return false
+		}
+	}
+	return true
+}
 
-// IsNothing reports whether s is Nothing(), the selector matching no set.
+// IsEverything reports whether s is Everything(), the zero Selector: it has
+// no requirements and matches every label set.
+func (s Selector) IsEverything() bool { return !s.nothing && len(s.terms) == 0 }
+
+// IsNothing reports whether s is Nothing(), the Selector matching no set.
 func (s Selector) IsNothing() bool { return s.nothing }
 
 // Requirements returns the canonical requirements of s, sorted by key (and
 // then operator and values). The caller owns the returned slice. The zero
-// Selector and Nothing() both return none; tell them apart with Empty.
+// Selector and Nothing() both return none; tell them apart with IsEverything
+// or IsNothing.
 func (s Selector) Requirements() []Requirement {
 	if len(s.terms) == 0 {
 		return nil

@@ -103,7 +103,7 @@ func TestMatches(t *testing.T) {
 
 func TestZeroAndNothing(t *testing.T) {
 	var zero Selector
-	assert.True(t, zero.Empty())
+	assert.True(t, zero.IsEverything())
 	assert.False(t, zero.IsNothing())
 	assert.True(t, zero.Matches(nil))
 	assert.True(t, zero.Matches(Set{"a": "b"}))
@@ -113,7 +113,7 @@ func TestZeroAndNothing(t *testing.T) {
 	assert.True(t, zero.Equal(MustParse("")))
 
 	nothing := Nothing()
-	assert.False(t, nothing.Empty())
+	assert.False(t, nothing.IsEverything())
 	assert.True(t, nothing.IsNothing())
 	assert.False(t, nothing.Matches(nil))
 	assert.False(t, nothing.Matches(Set{}))
@@ -125,7 +125,7 @@ func TestZeroAndNothing(t *testing.T) {
 	_, err := Parse(nothing.String())
 	assert.ErrorIs(t, err, ErrSyntax)
 
-	assert.False(t, MustParse("a").Empty())
+	assert.False(t, MustParse("a").IsEverything())
 }
 
 func TestEqual(t *testing.T) {
@@ -170,10 +170,10 @@ func TestNew(t *testing.T) {
 
 	empty, err := New(nil)
 	require.NoError(t, err)
-	assert.True(t, empty.Empty())
+	assert.True(t, empty.IsEverything())
 	empty, err = New(Set{})
 	require.NoError(t, err)
-	assert.True(t, empty.Empty())
+	assert.True(t, empty.IsEverything())
 
 	fromSet := MustNew(Set{"org": "empire"})
 	assert.True(t, fromSet.Equal(MustParse("org=empire")))
@@ -221,7 +221,7 @@ func TestNewInvalid(t *testing.T) {
 			assert.Equal(t, tt.where, e.Where)
 			assert.Equal(t, -1, e.Pos)
 			assert.Contains(t, err.Error(), tt.where)
-			assert.True(t, sel.Empty())
+			assert.True(t, sel.IsEverything())
 			assert.Panics(t, func() { MustNew(tt.labels, tt.reqs...) })
 		})
 	}

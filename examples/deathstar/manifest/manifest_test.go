@@ -55,10 +55,10 @@ func TestManifestDefaults(t *testing.T) {
 	edit(t, dir, L2File, "  serviceSelector:\n    matchLabels:\n      org: empire\n", "")
 	cfg, err := Load(dir)
 	require.NoError(t, err)
-	assert.True(t, cfg.Pool.ServiceSelector.Empty(), "a pool without selector serves every service")
+	assert.True(t, cfg.Pool.ServiceSelector.IsEverything(), "a pool without selector serves every service")
 	assert.Equal(t, []string{"172.18.255.200/29", "2001:db8::5-2001:db8::9", "10.1.0.1"}, rangeStrings(cfg.Pool.Ranges))
 	assert.True(t, cfg.BGP.Selector.IsNothing(), "a peering policy without selector announces no service")
-	assert.True(t, cfg.L2.Selector.Empty(), "an L2 policy without selector selects every service")
+	assert.True(t, cfg.L2.Selector.IsEverything(), "an L2 policy without selector selects every service")
 }
 
 func TestErrors(t *testing.T) {
