@@ -156,23 +156,15 @@ func (t *term) requirement() Requirement {
 	return r
 }
 
-// matches reports whether a label with value v, present if ok, satisfies t.
-func (t *term) matches(v string, ok bool) bool {
-	var r bool
-	switch t.test {
-	case testOne:
-		r = ok && v == t.one
-	case testPresent:
-		r = ok
-	case testFew:
-		r = ok && slices.Contains(t.values, v)
-	case testMany:
+// matchesRare returns the outcome of t's test on a label with value v,
+// present if ok, for the tests Matches does not decide inline: values
+// searched in a long list, and integer comparisons.
+func (t *term) matchesRare(v string, ok bool) bool {
+	if t.test == testMany {
 		_, found := slices.BinarySearch(t.values, v)
-		r = ok && found
-	default:
-		r = ok && t.compare(v)
+		return ok && found
 	}
-	return r == t.want
+	return ok && t.compare(v)
 }
 
 // compare reports whether v is an integer that satisfies t's Gt or Lt.

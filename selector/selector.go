@@ -99,29 +99,22 @@ func fromTerms(terms []term) Selector {
 // empty label set. Matches does not allocate (unless l.Lookup does), and
 // makes one lookup per requirement, reading a Set directly.
 func (s Selector) Matches(l Labels) bool {
-	if set, ok := l.(Set); ok || l == nil {
-		return s.matchesSet(set)
-	}
 	if s.nothing {
 		return false
 	}
-	for i := range s.terms {
-		if !s.terms[i].matches(l.Lookup(s.terms[i].key)) {
-			return false
-		}
-	}
-	return true
-}
-
-// matchesSet is Matches for a Set: direct map access, no dynamic call per
-// requirement, and the tests of term.matches inline.
-func (s Selector) matchesSet(set Set) bool {
-	if s.nothing {
-		return false
+	set, isSet := l.(Set)
+	if isSet || l == nil {
+		l = nil // direct map access: no dynamic call per requirement
 	}
 	for i := range s.terms {
 		t := &s.terms[i]
-		v, ok := set[t.key]
+		var v string
+		var ok bool
+		if l == nil {
+			v, ok = set[t.key]
+		} else {
+			v, ok = l.Lookup(t.key)
+		}
 		var r bool
 		switch t.test {
 		case testOne:
@@ -136,7 +129,7 @@ func (s Selector) matchesSet(set Set) bool {
 				}
 			}
 		default:
-			r = t.matches(v, ok) == t.want // the rare tests, with a call
+			r = t.matchesRare(v, ok)
 		}
 		if r != t.want {
 			return false
