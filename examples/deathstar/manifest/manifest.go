@@ -3,9 +3,9 @@
 // CiliumBGPPeeringPolicy and CiliumL2AnnouncementPolicy (cilium.io/v2alpha1,
 // the fields the example uses), converted into lbkit values.
 //
-// Decoding is strict, as Kubernetes' is: unknown and duplicate fields are
-// errors. Every error is an *Error naming the file and the field, and wraps
-// ErrInvalid.
+// Decoding is strict, as Kubernetes' is: unknown fields and duplicate keys
+// are errors. Load's errors wrap ErrInvalid and, for each wrong file, an
+// *Error naming the file and, where it can, the field.
 package manifest
 
 import (
