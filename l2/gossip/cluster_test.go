@@ -8,13 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbkit/lbkit/internal/netns"
 	"github.com/lbkit/lbkit/l2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if netns.HelperName() != "" {
+		netns.Main(m) // a node of the namespace tests
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // Correctness timeouts are generous: CI machines are loaded. Speed is
 // measured in the benchmarks.
