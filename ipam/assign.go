@@ -30,15 +30,23 @@ import (
 // with a sharing key first shares an address of the same key, when ports
 // and namespaces allow, before taking a free one.
 //
+// A request for specific addresses of a disabled pool fails with
+// ErrDisabled: a disabled pool keeps its assignments (restored with
+// Restore) but makes no new ones.
+//
 // Every refusal returns an error that wraps a sentinel (ErrInvalidRequest,
 // ErrNoPool, ErrDisabled, ErrFamily, ErrExhausted, ErrInUse, ErrSharing,
-// ErrOutOfRange) and names the service and the pool, and leaves the state
-// as it was — including the service's old addresses, if they stopped
-// fitting: call Release to drop them.
+// ErrOutOfRange) and names the service and the pool. Refusing a service
+// that holds no addresses, or holds valid ones, changes nothing. A service
+// whose addresses are no longer valid for it (Reason other than Unchanged)
+// and cannot be given new ones loses them: Assign releases them and
+// returns, beside the error, an Assignment with Reason Released and
+// Previous set to what was released, so that the caller withdraws them.
 func (m *Manager) Assign(r Request) (Assignment, error) {
-	if err := validRequest(&r); err != nil {
+	if err := r.validate(); err != nil {
 		return Assignment{}, err
 	}
+	r.Ports = slices.Clone(r.Ports) // kept by the Manager
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.req = request{Request: r}
@@ -69,13 +77,22 @@ func (m *Manager) assign(req *request, old *record, reason Reason) (Assignment, 
 		req.remember(old)
 		t.release(old)
 	}
+	mark := t.mark()
 	rec, err := m.place(&t, req)
 	if err != nil {
-		t.rollback()
-		if m.log != nil {
-			m.log.Debug("ipam: refused", "service", req.Key, "error", err)
+		t.rollbackTo(mark) // the invalid old record stays released
+		if old == nil {
+			if m.log != nil {
+				m.log.Debug("ipam: refused", "service", req.Key, "error", err)
+			}
+			return Assignment{}, err
 		}
-		return Assignment{}, err
+		if m.log != nil {
+			m.log.Info("ipam: released", "service", req.Key, "pool", prev.Pool, "addrs", prev.Addrs,
+				"reason", reason.String(), "error", err)
+		}
+		err = &wrapError{msg: fmt.Sprintf("%s (released %v: %s)", err, prev.Addrs, reason), err: err}
+		return Assignment{Key: req.Key, Reason: Released, Previous: prev}, err
 	}
 	t.setRecord(req.Key, rec)
 	a := rec.assignment(reason)
@@ -137,18 +154,22 @@ func (m *Manager) refresh(r *record, req *request) {
 // place assigns addresses to req's service within t.
 func (m *Manager) place(t *tx, req *request) (*record, error) {
 	if req.specific() {
-		return m.placeAddrs(t, req)
+		return m.placeAddrs(t, req, false)
 	}
 	return m.placeAuto(t, req)
 }
 
-// placeAddrs assigns the specific addresses of req.
-func (m *Manager) placeAddrs(t *tx, req *request) (*record, error) {
+// placeAddrs assigns the specific addresses of req; only a restore may
+// take them from a disabled pool.
+func (m *Manager) placeAddrs(t *tx, req *request, restore bool) (*record, error) {
 	p, err := m.poolOf(req)
 	if err != nil {
 		return nil, err
 	}
-	rec := newRecord(req, p)
+	if p.cfg.Disabled && !restore {
+		return nil, refuse(req, p.name(), ErrDisabled, "")
+	}
+	rec := m.newRecord(req, p)
 	for _, addr := range req.addrs {
 		if !addr.IsValid() {
 			continue
@@ -249,7 +270,7 @@ func (m *Manager) named(req *request) (*pool, error) {
 // fill assigns req's families from p, or fails.
 func (m *Manager) fill(t *tx, p *pool, req *request) (*record, error) {
 	fams, all := req.Families.families()
-	rec := newRecord(req, p)
+	rec := m.newRecord(req, p)
 	var errs []error
 	for _, f := range fams {
 		h, err := t.allocate(p, f, req)

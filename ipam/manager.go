@@ -36,6 +36,9 @@ type Manager struct {
 	txfreed []*holder    // reused by tx
 	spare   []*holder    // freed holders, for reuse
 	req     request      // the request being served, reused
+	// recSlab and holderSlab preallocate the records and holders of Restore.
+	recSlab    []record
+	holderSlab []holder
 }
 
 // A ManagerOption configures NewManager.
@@ -73,8 +76,15 @@ type record struct {
 	inline     [2]*holder // backing array of holders
 }
 
-func newRecord(req *request, p *pool) *record {
-	r := &record{key: req.Key, pool: p, sharingKey: req.SharingKey}
+func (m *Manager) newRecord(req *request, p *pool) *record {
+	var r *record
+	if n := len(m.recSlab); n < cap(m.recSlab) {
+		m.recSlab = m.recSlab[:n+1]
+		r = &m.recSlab[n]
+	} else {
+		r = new(record)
+	}
+	r.key, r.pool, r.sharingKey = req.Key, p, req.SharingKey
 	r.holders = r.inline[:0]
 	return r
 }

@@ -103,14 +103,10 @@ func runManagerOps(t *testing.T, ops []byte) {
 			_ = m.DeletePool(fmt.Sprintf("p%d", a%4))
 		case 3:
 			_ = m.Release(fmt.Sprintf("ns%d/s%d", a%2, a%8))
+		case 7:
+			checkRestore(t, m, fuzzRequest(a, b, c))
 		default:
-			before := snapshotManager(m)
-			if _, err := m.Assign(fuzzRequest(a, b, c)); err != nil {
-				after := snapshotManager(m)
-				if fmt.Sprint(before) != fmt.Sprint(after) {
-					t.Fatalf("refusal %v changed the state:\n%v\n%v", err, before, after)
-				}
-			}
+			checkAssign(t, m, fuzzRequest(a, b, c))
 		}
 		checkManager(t, m)
 		checkStillActive(t, active, m.Pools())
@@ -137,4 +133,59 @@ func checkStillActive(t *testing.T, before map[string][]ipam.Range, after []ipam
 			}
 		}
 	}
+}
+
+// checkAssign assigns req and checks that a refusal changed nothing but,
+// for a service whose assignment was no longer valid, released it.
+func checkAssign(t *testing.T, m *ipam.Manager, req ipam.Request) {
+	t.Helper()
+	held, had := m.Assignment(req.Key)
+	before := snapshotManager(m)
+	a, err := m.Assign(req)
+	if err == nil {
+		return
+	}
+	if a.Reason != ipam.Released {
+		if after := snapshotManager(m); fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Fatalf("refusal %v changed the state:\n%v\n%v", err, before, after)
+		}
+		return
+	}
+	if !had || a.Previous == nil || !slices.Equal(a.Previous.Addrs, held.Addrs) || a.Previous.Pool != held.Pool {
+		t.Fatalf("released %v, held %v (%v)", a.Previous, held, had)
+	}
+	if _, ok := m.Assignment(req.Key); ok {
+		t.Fatalf("%s still holds addresses after %v", req.Key, err)
+	}
+	others := func(as []ipam.Assignment) []ipam.Assignment {
+		return slices.DeleteFunc(as, func(x ipam.Assignment) bool { return x.Key == req.Key })
+	}
+	if b, a := others(before.Assignments), others(m.Assignments()); fmt.Sprint(b) != fmt.Sprint(a) {
+		t.Fatalf("release of %s changed other assignments:\n%v\n%v", req.Key, b, a)
+	}
+}
+
+// checkRestore restores req and checks that it then holds exactly its
+// addresses, or that the refusal changed nothing.
+func checkRestore(t *testing.T, m *ipam.Manager, req ipam.Request) {
+	t.Helper()
+	before := snapshotManager(m)
+	err := m.Restore([]ipam.Request{req})[0]
+	if err != nil {
+		if after := snapshotManager(m); fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Fatalf("refused restore %v changed the state:\n%v\n%v", err, before, after)
+		}
+		return
+	}
+	a, ok := m.Assignment(req.Key)
+	if !ok || !sameAddrs(a.Addrs, req.Addrs) {
+		t.Fatalf("restored %v, holds %v (%v)", req.Addrs, a, ok)
+	}
+}
+
+func sameAddrs(a, b []netip.Addr) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.SortFunc(a, netip.Addr.Compare)
+	slices.SortFunc(b, netip.Addr.Compare)
+	return slices.Equal(a, b)
 }

@@ -143,7 +143,8 @@ func (mm *managerModel) reason(req ipam.Request) (ipam.Reason, bool) {
 }
 
 // assign returns the expected addresses, pool and reason, or ok false for
-// a refusal, and applies the result.
+// a refusal (with reason Released if the service's invalid record was
+// dropped), and applies the result.
 func (mm *managerModel) assign(req ipam.Request) (addrs []netip.Addr, pool string, reason ipam.Reason, ok bool) {
 	reason, had := mm.reason(req)
 	if reason == ipam.Unchanged {
@@ -154,13 +155,13 @@ func (mm *managerModel) assign(req ipam.Request) (addrs []netip.Addr, pool strin
 	delete(mm.recs, req.Key) // its addresses are free for the new choice
 	var p *modelPool
 	if len(req.Addrs) > 0 {
-		p, addrs = mm.specific(req)
+		p, addrs = mm.specific(req, false)
 	} else {
 		p, addrs = mm.auto(req, old)
 	}
 	if p == nil {
 		if had {
-			mm.recs[req.Key] = old
+			return nil, "", ipam.Released, false
 		}
 		return nil, "", 0, false
 	}
@@ -172,12 +173,14 @@ func (mm *managerModel) assign(req ipam.Request) (addrs []netip.Addr, pool strin
 	return addrs, p.cfg.Name, reason, true
 }
 
-func (mm *managerModel) specific(req ipam.Request) (*modelPool, []netip.Addr) {
+// specific returns the pool giving req its addresses, if any; only a
+// restore takes them from a disabled pool.
+func (mm *managerModel) specific(req ipam.Request, restore bool) (*modelPool, []netip.Addr) {
 	a := req.Addrs[0]
 	for _, p := range mm.pools {
 		if slices.ContainsFunc(p.cfg.Ranges, func(r ipam.Range) bool { return r.Contains(a) }) {
 			if (req.Pool == "" || req.Pool == p.cfg.Name) && p.cfg.ServiceSelector.Matches(req.Labels) &&
-				p.addrs[a] && mm.heldBy(a) == "" {
+				p.addrs[a] && mm.heldBy(a) == "" && (restore || !p.cfg.Disabled) {
 				return p, req.Addrs
 			}
 			return nil, nil
@@ -369,6 +372,8 @@ func (mm *managerModel) step(t *testing.T, m *ipam.Manager, rnd *rand.Rand) stri
 		}
 		delete(mm.recs, key)
 		return "Release(" + key + ")"
+	case n < 8:
+		return mm.restoreStep(t, m, rnd)
 	}
 	req := randomModelRequest(rnd)
 	op := fmt.Sprintf("Assign(%s labels=%v %v addrs=%v pool=%q)", req.Key, req.Labels, req.Families, req.Addrs, req.Pool)
@@ -376,11 +381,63 @@ func (mm *managerModel) step(t *testing.T, m *ipam.Manager, rnd *rand.Rand) stri
 	a, err := m.Assign(req)
 	if !ok {
 		require.Error(t, err, op)
+		require.Equal(t, reason, a.Reason, op)
 		return op
 	}
 	require.NoError(t, err, op)
 	require.Equal(t, addrs, a.Addrs, op)
 	require.Equal(t, pool, a.Pool, op)
 	require.Equal(t, reason, a.Reason, op)
+	return op
+}
+
+// restore applies a Restore of reqs (one address each) to the model and
+// returns which succeeded: requests are applied in address order.
+func (mm *managerModel) restore(reqs []ipam.Request) []bool {
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int {
+		return cmp.Or(reqs[i].Addrs[0].Compare(reqs[j].Addrs[0]), strings.Compare(reqs[i].Key, reqs[j].Key), i-j)
+	})
+	ok := make([]bool, len(reqs))
+	for _, i := range order {
+		req := reqs[i]
+		if _, had := mm.recs[req.Key]; had {
+			reason, _ := mm.reason(req)
+			ok[i] = reason == ipam.Unchanged
+			continue
+		}
+		p, addrs := mm.specific(req, true)
+		if p == nil || !fits(req.Families, addrs) {
+			continue
+		}
+		live := map[netip.Addr]bool{}
+		for _, a := range addrs {
+			live[a] = true
+		}
+		mm.recs[req.Key] = &modelRec{pool: p.cfg.Name, gen: p.gen, addrs: addrs, live: live}
+		ok[i] = true
+	}
+	return ok
+}
+
+// restoreStep restores one to three random requests for specific
+// addresses and checks which succeed.
+func (mm *managerModel) restoreStep(t *testing.T, m *ipam.Manager, rnd *rand.Rand) string {
+	var reqs []ipam.Request
+	for len(reqs) < 1+rnd.IntN(3) {
+		if r := randomModelRequest(rnd); len(r.Addrs) > 0 {
+			reqs = append(reqs, r)
+		}
+	}
+	op := fmt.Sprintf("Restore(%v)", reqs)
+	want := mm.restore(reqs)
+	errs := m.Restore(reqs)
+	require.Len(t, errs, len(reqs))
+	for i, err := range errs {
+		require.Equal(t, want[i], err == nil, "%s: request %d: %v", op, i, err)
+	}
 	return op
 }

@@ -247,11 +247,20 @@ func TestManagerSelectorChange(t *testing.T) {
 		assert.Equal(t, ipam.NotSelected, a.Reason)
 		assert.Equal(t, "empire-ip-pool", a.Pool)
 	})
-	t.Run("no pool left keeps the old assignment", func(t *testing.T) {
-		before := snapshotManager(m)
-		_, err := m.Assign(ipam.Request{Key: "batuu/deathstar", Labels: selector.Set{"org": "jawa"}})
+	t.Run("no pool left releases the old assignment", func(t *testing.T) {
+		held, ok := m.Assignment("batuu/deathstar")
+		require.True(t, ok)
+		a, err := m.Assign(ipam.Request{Key: "batuu/deathstar", Labels: selector.Set{"org": "jawa"}})
 		require.ErrorIs(t, err, ipam.ErrNoPool)
-		assert.Equal(t, before, snapshotManager(m))
+		assert.Contains(t, err.Error(), "released")
+		assert.Equal(t, ipam.Released, a.Reason)
+		require.NotNil(t, a.Previous)
+		assert.Equal(t, held.Addrs, a.Previous.Addrs)
+		assert.Empty(t, a.Addrs)
+		_, ok = m.Assignment("batuu/deathstar")
+		assert.False(t, ok)
+		assert.Equal(t, 0, poolStatus(t, m, held.Pool).Services)
+		assert.Equal(t, "0", poolStatus(t, m, held.Pool).Used(ipam.IPv4).String())
 	})
 	checkManager(t, m)
 }
@@ -268,16 +277,21 @@ func TestManagerPoolDeletion(t *testing.T) {
 	assert.True(t, as[0].Stale)
 	assert.Equal(t, first.Addrs, as[0].Addrs)
 
-	before := snapshotManager(m)
-	_, err := m.Assign(empire("batuu/deathstar"))
-	require.ErrorIs(t, err, ipam.ErrNoPool)
-	assert.Equal(t, before, snapshotManager(m), "a refused reassignment keeps the stale record")
-
 	setPool(t, m, ipam.Pool{Name: "new-pool", Ranges: rangesOf("10.0.0.0/24")})
 	a := assign(t, m, empire("batuu/deathstar"))
 	assert.Equal(t, ipam.PoolDeleted, a.Reason)
 	assert.Equal(t, ips("10.0.0.1"), a.Addrs)
 	assert.False(t, m.Assignments()[0].Stale)
+
+	require.NoError(t, m.DeletePool("new-pool"))
+	a, err := m.Assign(empire("batuu/deathstar"))
+	require.ErrorIs(t, err, ipam.ErrNoPool)
+	assert.Equal(t, ipam.Released, a.Reason, "a stale record that cannot move is released")
+	assert.Equal(t, ips("10.0.0.1"), a.Previous.Addrs)
+	assert.Empty(t, m.Assignments())
+	setPool(t, m, ipam.Pool{Name: "new-pool", Ranges: rangesOf("10.0.0.0/24")})
+	a = assign(t, m, empire("batuu/deathstar"))
+	assert.Equal(t, ipam.Assigned, a.Reason)
 
 	// A stale record can be released.
 	require.NoError(t, m.DeletePool("new-pool"))
@@ -363,8 +377,12 @@ func TestManagerDisabled(t *testing.T) {
 	assert.Contains(t, err.Error(), `"p"`)
 	assert.Contains(t, err.Error(), `"named"`)
 
-	// A specific address is honoured, so assignments survive a restart.
+	// A new request for one of its addresses is refused; a restore is not.
+	_, err = m.Assign(ipam.Request{Key: "restored", Addrs: ips("10.0.0.7")})
+	require.ErrorIs(t, err, ipam.ErrDisabled)
+	require.NoError(t, m.Restore([]ipam.Request{{Key: "restored", Addrs: ips("10.0.0.7")}})[0])
 	a = assign(t, m, ipam.Request{Key: "restored", Addrs: ips("10.0.0.7")})
+	assert.Equal(t, ipam.Unchanged, a.Reason)
 	assert.Equal(t, "p", a.Pool)
 	checkManager(t, m)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/lbkit/lbkit/selector"
@@ -193,15 +192,14 @@ func (l *nsLabels) Lookup(key string) (string, bool) {
 	return v, ok
 }
 
-// validRequest validates r.
-func validRequest(r *Request) error {
+// validate reports whether r is a valid request, or why not.
+func (r *Request) validate() error {
 	if r.Key == "" {
 		return fmt.Errorf("%w: empty service key", ErrInvalidRequest)
 	}
 	if err := r.check(); err != nil {
 		return errorf("%w: service %q: %w", ErrInvalidRequest, r.Key, err)
 	}
-	r.Ports = slices.Clone(r.Ports) // kept by the Manager
 	return nil
 }
 
@@ -272,6 +270,10 @@ const (
 	// key, ports or namespace changed, or the pool stopped allowing
 	// cross-namespace sharing).
 	SharingChanged
+	// Released: the service's addresses were no longer valid for it and no
+	// pool could give it new ones, so Assign released them and returned an
+	// error; Previous holds what was released.
+	Released
 )
 
 var reasonNames = [...]string{
@@ -282,6 +284,7 @@ var reasonNames = [...]string{
 	NotSelected:    "pool no longer selects the service",
 	RequestChanged: "request changed",
 	SharingChanged: "sharing no longer possible",
+	Released:       "released",
 }
 
 // String describes the reason, e.g. "pool deleted".
@@ -304,7 +307,7 @@ type Assignment struct {
 	Stale bool
 	// Reason says, in the result of Assign, whether and why the call
 	// changed the service's addresses; Previous holds the assignment it
-	// replaced when Reason is neither Unchanged nor Assigned.
+	// replaced or released when Reason is neither Unchanged nor Assigned.
 	Reason   Reason
 	Previous *Assignment
 }

@@ -187,5 +187,9 @@ func (m *Manager) newHolder() *holder {
 		m.spare = m.spare[:n-1]
 		return h
 	}
+	if n := len(m.holderSlab); n < cap(m.holderSlab) {
+		m.holderSlab = m.holderSlab[:n+1]
+		return &m.holderSlab[n]
+	}
 	return new(holder)
 }

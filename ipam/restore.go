@@ -1,0 +1,122 @@
+package ipam
+
+import (
+	"cmp"
+
+	"net/netip"
+	"slices"
+)
+
+// Restore adopts existing assignments, typically read back from each
+// Service's status when a controller starts, before any Assign. For each
+// request, the addresses in Request.Addrs are held for the service if they
+// are still valid for it: in the usable ranges of one pool (a disabled or
+// ManualOnly pool included) that selects the service and that Request.Pool,
+// if set, names; not reserved; free, or held by services it may share
+// with.
+//
+// Restore returns one error per request, in order: nil when the service
+// now holds exactly those addresses, otherwise an error wrapping a sentinel
+// that says why (ErrInvalidRequest for a request without addresses,
+// ErrOutOfRange for an address in no pool's usable ranges, ErrNoPool for a
+// pool that does not select the service, ErrInUse, with ErrSharing, for an
+// address held by services it may not share with, ErrInUse for a service
+// that already holds other addresses), and then nothing is held for that
+// request: Assign it normally once Restore returns. Requests are applied
+// in address order, so the result does not depend on the order of reqs and
+// services sharing an address are restored together.
+func (m *Manager) Restore(reqs []Request) []error {
+	errs := make([]error, len(reqs))
+	order, nports, naddrs := restoreOrder(reqs, errs)
+	ports := make([]Port, 0, nports) // one backing array for all ports
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reserve(len(order), naddrs)
+	for _, o := range order {
+		m.req = request{Request: reqs[o.i]}
+		req := &m.req
+		n := len(ports)
+		ports = append(ports, req.Ports...)
+		req.Ports = ports[n:len(ports):len(ports)]
+		req.index()
+		errs[o.i] = m.restore(req)
+	}
+	m.req = request{}
+	if m.log != nil {
+		m.logRestore(reqs, errs)
+	}
+	return errs
+}
+
+// A restoreItem is a valid request to restore, by index in the caller's
+// slice, with the first of its addresses.
+type restoreItem struct {
+	first netip.Addr
+	i     int
+}
+
+// restoreOrder validates reqs, setting errs for invalid ones, and returns
+// the others sorted by first address and key, with the number of their
+// ports and addresses.
+func restoreOrder(reqs []Request, errs []error) (order []restoreItem, nports, naddrs int) {
+	order = make([]restoreItem, 0, len(reqs))
+	for i := range reqs {
+		r := &reqs[i]
+		if err := r.validate(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if len(r.Addrs) == 0 {
+			errs[i] = errorf("%w: service %q: no addresses to restore", ErrInvalidRequest, r.Key)
+			continue
+		}
+		order = append(order, restoreItem{first: slices.MinFunc(r.Addrs, netip.Addr.Compare), i: i})
+		nports += len(r.Ports)
+		naddrs += len(r.Addrs)
+	}
+	slices.SortFunc(order, func(a, b restoreItem) int {
+		return cmp.Or(a.first.Compare(b.first), cmp.Compare(reqs[a.i].Key, reqs[b.i].Key), cmp.Compare(a.i, b.i))
+	})
+	return order, nports, naddrs
+}
+
+// reserve makes room for n more records holding up to naddrs addresses:
+// it preallocates them in slabs and grows an empty record map.
+func (m *Manager) reserve(n, naddrs int) {
+	if len(m.records) == 0 && n > 0 {
+		m.records = make(map[string]*record, n)
+	}
+	m.recSlab = make([]record, 0, n)
+	m.holderSlab = make([]holder, 0, naddrs)
+}
+
+// restore adopts the addresses of req, or changes nothing and fails.
+func (m *Manager) restore(req *request) error {
+	if old := m.records[req.Key]; old != nil {
+		if m.recheck(old, req) == Unchanged {
+			m.refresh(old, req)
+			return nil
+		}
+		return refuse(req, old.pool.name(), ErrInUse, "already holds %v", old.addrs())
+	}
+	t := m.begin()
+	defer t.end()
+	rec, err := m.placeAddrs(&t, req, true)
+	if err != nil {
+		t.rollback()
+		return err
+	}
+	t.setRecord(req.Key, rec)
+	return nil
+}
+
+func (m *Manager) logRestore(reqs []Request, errs []error) {
+	failed := 0
+	for i, err := range errs {
+		if err != nil {
+			failed++
+			m.log.Debug("ipam: not restored", "service", reqs[i].Key, "error", err)
+		}
+	}
+	m.log.Info("ipam: restored", "services", len(reqs)-failed, "failed", failed)
+}
