@@ -1,5 +1,5 @@
 // Package bgp announces service addresses to routers over BGP, with an
-// embedded GoBGP (github.com/osrg/gobgp/v3) speaker. A Speaker is an
+// embedded GoBGP (github.com/osrg/gobgp/v4) speaker. A Speaker is an
 // announce.Announcer: each IPv4 service address becomes a /32 route and each
 // IPv6 address a /128 (or, with Config.AggregateIPv4/IPv6, the covering
 // prefix of that length), with BGP attributes chosen per service by Rules.
@@ -46,11 +46,10 @@
 //
 // # Concurrency
 //
-// A Speaker is safe for concurrent use. After Close, GoBGP v3 leaves one
-// idle goroutine per Speaker behind (its server loop has no way to stop);
-// every goroutine started by this package ends.
+// A Speaker is safe for concurrent use. After Close, every goroutine it
+// or its GoBGP server started has ended.
 //
-// GoBGP v3 keeps its route-selection options in package variables that
+// GoBGP keeps its route-selection options in package variables that
 // every GoBGP server writes when it starts and reads while it selects
 // routes. New starts Speakers (and bgptest.NewRouter its Routers) one at a
 // time and orders each start before the later work of the other Speakers

@@ -8,7 +8,7 @@ import (
 	"reflect"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
+	api "github.com/osrg/gobgp/v4/api"
 )
 
 // AddPeer configures a neighbor; the session starts at once (or waits for
@@ -74,7 +74,7 @@ func (s *Speaker) updatePeerLocked(ctx context.Context, p Peer) error {
 		}
 		s.peers[p.Address] = p
 		err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{
-			Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_OUT,
+			Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
 		})
 		if err != nil {
 			s.log.Debug("soft reset after next-hop change", "peer", p.Address, "err", err)
@@ -200,7 +200,7 @@ func (s *Speaker) apiPeer(p Peer) *api.Peer {
 
 func familyAPI(f Family) *api.Family {
 	if f == IPv4Unicast {
-		return familyV4
+		return &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
 	}
-	return familyV6
+	return &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}
 }

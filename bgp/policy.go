@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"slices"
 
-	api "github.com/osrg/gobgp/v3/api"
+	api "github.com/osrg/gobgp/v4/api"
 )
 
 // Policy names. The speaker owns GoBGP's whole policy configuration.
@@ -29,8 +29,8 @@ const (
 func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) error {
 	req := &api.SetPoliciesRequest{
 		DefinedSets: []*api.DefinedSet{
-			{DefinedType: api.DefinedType_PREFIX, Name: setAnyIPv4, Prefixes: []*api.Prefix{{IpPrefix: "0.0.0.0/0", MaskLengthMin: 0, MaskLengthMax: 32}}},
-			{DefinedType: api.DefinedType_PREFIX, Name: setAnyIPv6, Prefixes: []*api.Prefix{{IpPrefix: "::/0", MaskLengthMin: 0, MaskLengthMax: 128}}},
+			{DefinedType: api.DefinedType_DEFINED_TYPE_PREFIX, Name: setAnyIPv4, Prefixes: []*api.Prefix{{IpPrefix: "0.0.0.0/0", MaskLengthMin: 0, MaskLengthMax: 32}}},
+			{DefinedType: api.DefinedType_DEFINED_TYPE_PREFIX, Name: setAnyIPv6, Prefixes: []*api.Prefix{{IpPrefix: "::/0", MaskLengthMin: 0, MaskLengthMax: 128}}},
 		},
 	}
 	pol := &api.Policy{Name: policyNextHop}
@@ -41,7 +41,7 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 		}
 		nset := "lbkit-peer-" + addr.String()
 		req.DefinedSets = append(req.DefinedSets, &api.DefinedSet{
-			DefinedType: api.DefinedType_NEIGHBOR, Name: nset, List: []string{netip.PrefixFrom(addr, addr.BitLen()).String()},
+			DefinedType: api.DefinedType_DEFINED_TYPE_NEIGHBOR, Name: nset, List: []string{netip.PrefixFrom(addr, addr.BitLen()).String()},
 		})
 		for _, nh := range []struct {
 			addr netip.Addr
@@ -53,8 +53,8 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 			pol.Statements = append(pol.Statements, &api.Statement{
 				Name: fmt.Sprintf("lbkit-nh-%v-%v", addr, nh.addr),
 				Conditions: &api.Conditions{
-					NeighborSet: &api.MatchSet{Name: nset, Type: api.MatchSet_ANY},
-					PrefixSet:   &api.MatchSet{Name: nh.set, Type: api.MatchSet_ANY},
+					NeighborSet: &api.MatchSet{Name: nset, Type: api.MatchSet_TYPE_ANY},
+					PrefixSet:   &api.MatchSet{Name: nh.set, Type: api.MatchSet_TYPE_ANY},
 				},
 				Actions: &api.Actions{Nexthop: &api.NexthopAction{Address: nh.addr.String()}},
 			})
@@ -63,7 +63,7 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 	req.Policies = []*api.Policy{pol, {Name: policyImport, Statements: []*api.Statement{{
 		Name:       "lbkit-accept-local",
 		Conditions: &api.Conditions{RouteType: api.Conditions_ROUTE_TYPE_LOCAL},
-		Actions:    &api.Actions{RouteAction: api.RouteAction_ACCEPT},
+		Actions:    &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_ACCEPT},
 	}}}}
 	if err := s.srv.SetPolicies(ctx, req); err != nil {
 		return fmt.Errorf("bgp: set policies: %w", err)
@@ -75,8 +75,8 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 // (SetPolicies keeps assignments).
 func (s *Speaker) assignPolicies(ctx context.Context) error {
 	for _, a := range []*api.PolicyAssignment{
-		{Name: "global", Direction: api.PolicyDirection_IMPORT, DefaultAction: api.RouteAction_REJECT, Policies: []*api.Policy{{Name: policyImport}}},
-		{Name: "global", Direction: api.PolicyDirection_EXPORT, DefaultAction: api.RouteAction_ACCEPT, Policies: []*api.Policy{{Name: policyNextHop}}},
+		{Name: "global", Direction: api.PolicyDirection_POLICY_DIRECTION_IMPORT, DefaultAction: api.RouteAction_ROUTE_ACTION_REJECT, Policies: []*api.Policy{{Name: policyImport}}},
+		{Name: "global", Direction: api.PolicyDirection_POLICY_DIRECTION_EXPORT, DefaultAction: api.RouteAction_ROUTE_ACTION_ACCEPT, Policies: []*api.Policy{{Name: policyNextHop}}},
 	} {
 		if err := s.srv.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: a}); err != nil {
 			return fmt.Errorf("bgp: assign policies: %w", err)

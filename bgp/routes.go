@@ -7,7 +7,8 @@ import (
 	"net/netip"
 	"slices"
 
-	api "github.com/osrg/gobgp/v3/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/internal/keyset"
@@ -20,12 +21,13 @@ import (
 type routeState struct {
 	services map[string]*service
 	routes   map[netip.Prefix]*route
+	counts   [IPv6Unicast + 1]uint64 // announced routes (sent != nil) per family
 }
 
 type service struct {
 	prefixes []netip.Prefix // sorted, unique
 	attrs    attrs
-	wire     [][]byte // attrs serialized
+	native   []bgp.PathAttributeInterface // attrs in GoBGP's form
 }
 
 type route struct {
@@ -58,19 +60,19 @@ func (s *Speaker) Announce(ctx context.Context, svc announce.Service) error {
 	if o := s.services[svc.Key]; o != nil {
 		old = o.prefixes
 	}
-	s.services[svc.Key] = &service{prefixes: prefixes, attrs: a, wire: a.wire()}
-	var errs []error
+	s.services[svc.Key] = &service{prefixes: prefixes, attrs: a, native: a.native()}
+	var b batch
 	for _, p := range old {
 		if _, found := slices.BinarySearchFunc(prefixes, p, netip.Prefix.Compare); !found {
 			s.release(p, svc.Key)
-			errs = append(errs, s.sync(ctx, p))
+			s.sync(&b, p)
 		}
 	}
 	for _, p := range prefixes {
 		s.hold(p, svc.Key)
-		errs = append(errs, s.sync(ctx, p))
+		s.sync(&b, p)
 	}
-	return errors.Join(errs...)
+	return s.send(&b)
 }
 
 // Withdraw withdraws every route of key. Withdrawing an unknown key is not
@@ -86,12 +88,12 @@ func (s *Speaker) Withdraw(ctx context.Context, key string) error {
 		return nil
 	}
 	delete(s.services, key)
-	var errs []error
+	var b batch
 	for _, p := range svc.prefixes {
 		s.release(p, key)
-		errs = append(errs, s.sync(ctx, p))
+		s.sync(&b, p)
 	}
-	return errors.Join(errs...)
+	return s.send(&b)
 }
 
 // prefixesOf validates svc and returns its routes, sorted and unique.
@@ -134,46 +136,85 @@ func (s *Speaker) release(p netip.Prefix, key string) {
 	r.keys = r.keys.Remove(key)
 }
 
-// sync makes GoBGP's view of route p match the state: announced with the
-// owner's attributes, or withdrawn and forgotten.
-func (s *Speaker) sync(ctx context.Context, p netip.Prefix) error {
+// A batch collects the changes of one call, which reach GoBGP in one
+// AddPath and one DeletePath: GoBGP queues all of them for its senders
+// before they run, so they pack the routes into few UPDATE messages.
+type batch struct {
+	add     []*apiutil.Path
+	added   []*route // the routes of add, in order
+	addPfx  []netip.Prefix
+	addWant []attrs
+	del     []*apiutil.Path
+	deleted []netip.Prefix
+}
+
+// sync adds to b what makes GoBGP's view of route p match the state:
+// announced with the owner's attributes, or withdrawn and forgotten.
+func (s *Speaker) sync(b *batch, p netip.Prefix) {
 	r := s.routes[p]
 	if r == nil {
-		return nil
+		return
 	}
 	ownerKey, held := r.keys.Owner()
 	if !held {
-		if r.sent != nil {
-			if err := s.srv.DeletePath(ctx, &api.DeletePathRequest{
-				TableType: api.TableType_GLOBAL, Family: apiFamily(p.Addr()), Path: encodePath(p, nil, true),
-			}); err != nil {
-				return fmt.Errorf("bgp: withdraw %v: %w", p, err)
-			}
+		if r.sent == nil {
+			delete(s.routes, p)
+			return
 		}
-		delete(s.routes, p)
-		return nil
+		b.del = append(b.del, encodePath(p, nil, true))
+		b.deleted = append(b.deleted, p)
+		return
 	}
 	owner := s.services[ownerKey]
-	want := owner.attrs
-	if r.sent != nil && r.sent.equal(want) {
-		return nil
+	if r.sent != nil && r.sent.equal(owner.attrs) {
+		return
 	}
-	if _, err := s.srv.AddPath(ctx, &api.AddPathRequest{
-		TableType: api.TableType_GLOBAL, Path: encodePath(p, owner.wire, false),
-	}); err != nil {
-		return fmt.Errorf("bgp: announce %v: %w", p, err)
+	b.add = append(b.add, encodePath(p, owner.native, false))
+	b.added = append(b.added, r)
+	b.addPfx = append(b.addPfx, p)
+	b.addWant = append(b.addWant, owner.attrs)
+}
+
+// send hands b to GoBGP and records what GoBGP took. A route GoBGP refused
+// keeps its old state, so the next call for it tries again.
+func (s *Speaker) send(b *batch) error {
+	var errs []error
+	if len(b.del) > 0 {
+		if err := s.srv.DeletePath(apiutil.DeletePathRequest{Paths: b.del}); err != nil {
+			errs = append(errs, fmt.Errorf("bgp: withdraw %v: %w", b.deleted, err))
+		} else {
+			for _, p := range b.deleted {
+				if r := s.routes[p]; r != nil && r.sent != nil {
+					if _, held := r.keys.Owner(); !held {
+						delete(s.routes, p)
+						s.counts[familyOf(p.Addr())]--
+					}
+				}
+			}
+		}
 	}
-	r.sent = &want
-	return nil
+	if len(b.add) > 0 {
+		// On error GoBGP reports no per-path results: nothing counts as
+		// sent, and paths it did take are replaced on the next attempt.
+		if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: b.add}); err != nil {
+			errs = append(errs, fmt.Errorf("bgp: announce: %w", err))
+		} else {
+			for i, r := range b.added {
+				if r.sent == nil {
+					s.counts[familyOf(b.addPfx[i].Addr())]++
+				}
+				r.sent = &b.addWant[i]
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // withdrawAll withdraws every route at once. Called with mu held, on Close.
 func (s *Speaker) withdrawAll() error {
 	var errs []error
-	for _, f := range []*api.Family{familyV4, familyV6} {
-		if err := s.srv.DeletePath(context.Background(), &api.DeletePathRequest{
-			TableType: api.TableType_GLOBAL, Family: f,
-		}); err != nil {
+	for _, f := range []bgp.Family{bgp.RF_IPv4_UC, bgp.RF_IPv6_UC} {
+		if err := s.srv.DeletePath(apiutil.DeletePathRequest{DeleteAll: true, DeleteFamily: &f}); err != nil {
 			errs = append(errs, fmt.Errorf("bgp: withdraw all: %w", err))
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"net/netip"
 	"sync"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/internal/gobgpstart"
@@ -24,9 +24,12 @@ type Speaker struct {
 	srv   *server.BgpServer
 	log   *slog.Logger
 
-	hub        *hub
-	stopWatch  context.CancelFunc
-	watchErr   error
+	hub       *hub
+	stopWatch context.CancelFunc
+	evMu      sync.Mutex               // guards lastState and evStopped
+	lastState map[netip.Addr]PeerState // sessions not idle, as last published
+	evStopped bool
+
 	routeState // guarded by mu
 
 	mu     sync.Mutex // guards routeState and closed
@@ -55,7 +58,8 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 		cfg:        cfg,
 		rules:      rules,
 		log:        logger.With("component", "lbkit/bgp"),
-		srv:        server.NewBgpServer(server.LoggerOption(newSlogLogger(cfg.Logger))),
+		srv:        server.NewBgpServer(server.LoggerOption(newGoBGPLogger(cfg.Logger), nil)),
+		lastState:  make(map[netip.Addr]PeerState),
 		hub:        newHub(),
 		routeState: newRouteState(),
 		peers:      make(map[netip.Addr]Peer),
@@ -63,6 +67,9 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 	go s.srv.Serve()
 	if err := s.start(ctx); err != nil {
 		_ = gobgpstart.Stop(s.srv)
+		if s.stopWatch != nil {
+			s.stopWatch()
+		}
 		return nil, err
 	}
 	return s, nil
@@ -93,7 +100,7 @@ func (s *Speaker) start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	s.stopWatch = cancel
-	err = s.srv.WatchEvent(wctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, s.onEvent)
+	err = s.srv.WatchEvent(wctx, server.WatchEventMessageCallbacks{OnPeerUpdate: s.onEvent}, server.WatchPeer())
 	if err != nil {
 		cancel()
 		return fmt.Errorf("bgp: watch: %w", err)
@@ -140,9 +147,8 @@ func (s *Speaker) shutdown(graceful bool) error {
 		errs = append(errs, s.abortGracefulSessions())
 	}
 	s.peerMu.Unlock()
-	s.stopWatch()
-	s.hub.close()
 	errs = append(errs, gobgpstart.Stop(s.srv))
+	s.stopEvents()
 	return errors.Join(errs...)
 }
 

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 )
 
 // A PeerState is a BGP session state (RFC 4271 section 8).
@@ -43,6 +46,13 @@ func stateFromAPI(s api.PeerState_SessionState) PeerState {
 	return PeerState(s) // the API's numbering is the same
 }
 
+func stateFromFSM(s bgp.FSMState) PeerState {
+	if s < bgp.BGP_FSM_IDLE || s > bgp.BGP_FSM_ESTABLISHED {
+		return StateUnknown
+	}
+	return StateIdle + PeerState(s-bgp.BGP_FSM_IDLE)
+}
+
 // PeerStatus is a neighbor's session as Peers reports it.
 type PeerStatus struct {
 	Address netip.Addr
@@ -50,9 +60,12 @@ type PeerStatus struct {
 	State   PeerState
 	// Uptime is how long the session has been established; 0 otherwise.
 	Uptime time.Duration
-	// Sent is the number of routes advertised to the peer; Received the
-	// number of routes received and accepted (routes rejected as AS-path
-	// loops, such as our own routes reflected back, are not counted).
+	// Sent is the number of routes the speaker announces of the families
+	// the session carries while it is established (0 otherwise); Received
+	// the number of routes received and accepted (routes rejected as
+	// AS-path loops, such as our own routes reflected back, are not
+	// counted). Neither walks a routing table: polling Peers does not slow
+	// Announce down.
 	Sent, Received uint64
 }
 
@@ -62,16 +75,28 @@ func (s *Speaker) Peers(ctx context.Context) ([]PeerStatus, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var out []PeerStatus
-	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{EnableAdvertised: true}, func(p *api.Peer) {
+	err := s.srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 		out = append(out, peerStatus(p))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bgp: list peers: %w", err)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	s.mu.Lock()
+	counts := s.counts // a copy
+	s.mu.Unlock()
+	s.peerMu.Lock()
+	for i := range out {
+		if p, ok := s.peers[out[i].Address]; ok && out[i].State == StateEstablished {
+			for _, f := range p.families() {
+				out[i].Sent += counts[f]
+			}
+		}
 	}
+	s.peerMu.Unlock()
 	slices.SortFunc(out, func(a, b PeerStatus) int { return a.Address.Compare(b.Address) })
 	return out, nil
 }
@@ -85,7 +110,6 @@ func peerStatus(p *api.Peer) PeerStatus {
 		st.Uptime = time.Since(up.AsTime()).Truncate(time.Second)
 	}
 	for _, af := range p.GetAfiSafis() {
-		st.Sent += af.GetState().GetAdvertised()
 		st.Received += af.GetState().GetAccepted()
 	}
 	return st
@@ -99,29 +123,63 @@ type PeerEvent struct {
 }
 
 // Watch returns a channel of session state changes from now on. Events are
-// queued without limit, never dropped, until the receiver takes them; the
-// channel is closed when ctx ends or the speaker closes, and the goroutine
-// feeding it ends then.
+// queued without limit, never dropped, until the receiver takes them. When
+// the speaker closes, the channel delivers the events queued so far
+// (ending with each session's end) and is then closed; when ctx ends, it is
+// closed at once. The goroutine feeding it ends when it is closed, so a
+// receiver that stops reading early must cancel ctx.
 func (s *Speaker) Watch(ctx context.Context) <-chan PeerEvent {
 	return s.hub.subscribe(ctx)
 }
 
-// onEvent receives GoBGP's watch events, in GoBGP's watcher goroutine.
-func (s *Speaker) onEvent(r *api.WatchEventResponse) {
-	pe := r.GetPeer()
-	// GoBGP reports the end of a removed peer's session with type UNKNOWN.
-	if t := pe.GetType(); pe == nil || (t != api.WatchEventResponse_PeerEvent_STATE && t != api.WatchEventResponse_PeerEvent_UNKNOWN) {
+// onEvent receives GoBGP's peer events, in GoBGP's watcher goroutine.
+func (s *Speaker) onEvent(pe *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
+	if pe == nil || pe.Type != apiutil.PEER_EVENT_STATE {
 		return
 	}
-	addr, err := netip.ParseAddr(pe.GetPeer().GetState().GetNeighborAddress())
-	if err != nil {
+	ev := PeerEvent{Address: pe.Peer.State.NeighborAddress, State: stateFromFSM(pe.Peer.State.SessionState), Time: time.Now()}
+	if !ev.Address.IsValid() {
 		return
 	}
-	ev := PeerEvent{Address: addr, State: stateFromAPI(pe.GetPeer().GetState().GetSessionState()), Time: time.Now()}
+	s.publish(ev)
+}
+
+// publish logs ev and passes it to the watchers, unless the speaker has
+// stopped watching GoBGP.
+func (s *Speaker) publish(ev PeerEvent) {
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	if s.evStopped {
+		return
+	}
+	if ev.State == StateIdle {
+		delete(s.lastState, ev.Address)
+	} else {
+		s.lastState[ev.Address] = ev.State
+	}
 	level := slog.LevelDebug
 	if ev.State == StateEstablished || ev.State == StateIdle {
 		level = slog.LevelInfo
 	}
 	s.log.Log(context.Background(), level, "bgp session", "peer", ev.Address, "state", ev.State)
 	s.hub.publish(ev)
+}
+
+// stopEvents stops passing GoBGP's events on. GoBGP may still hold events
+// for its watcher when it stops; the sessions they report have ended, so
+// stopEvents publishes an idle event for every session whose end the
+// watchers have not seen, then closes the hub.
+func (s *Speaker) stopEvents() {
+	s.stopWatch()
+	s.evMu.Lock()
+	defer s.evMu.Unlock()
+	if s.evStopped {
+		return
+	}
+	s.evStopped = true
+	now := time.Now()
+	for _, a := range slices.SortedFunc(maps.Keys(s.lastState), netip.Addr.Compare) {
+		s.hub.publish(PeerEvent{Address: a, State: StateIdle, Time: now})
+	}
+	s.hub.close()
 }

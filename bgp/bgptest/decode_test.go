@@ -3,26 +3,39 @@ package bgptest
 import (
 	"net/netip"
 	"testing"
-	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/apiutil"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func u32(v uint32) *uint32 { return &v }
 
-func path(t *testing.T, nlri bgp.AddrPrefixInterface, attrs ...bgp.PathAttributeInterface) *api.Path {
-	t.Helper()
-	p, err := apiutil.NewPath(nlri, false, attrs, time.Now())
+func path(attrs ...bgp.PathAttributeInterface) *apiutil.Path {
+	return &apiutil.Path{Attrs: attrs}
+}
+
+func nlri(t *testing.T, p string) *bgp.IPAddrPrefix {
+	n, err := bgp.NewIPAddrPrefix(netip.MustParsePrefix(p))
 	require.NoError(t, err)
-	return p
+	return n
+}
+
+func nh(t *testing.T, a string) *bgp.PathAttributeNextHop {
+	n, err := bgp.NewPathAttributeNextHop(netip.MustParseAddr(a))
+	require.NoError(t, err)
+	return n
+}
+
+func mpReach(t *testing.T, n *bgp.IPAddrPrefix, a string) *bgp.PathAttributeMpReachNLRI {
+	m, err := bgp.NewPathAttributeMpReachNLRI(bgp.RF_IPv6_UC, []bgp.PathNLRI{{NLRI: n}}, netip.MustParseAddr(a))
+	require.NoError(t, err)
+	return m
 }
 
 func TestDecodeRoute(t *testing.T) {
-	v6nlri := bgp.NewIPv6AddrPrefix(128, "2001:db8:dead:beef::111")
+	v6nlri := nlri(t, "2001:db8:dead:beef::111/128")
 	asPath := bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{
 		bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, []uint32{65001, 4200000000}),
 		bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SET, []uint32{65003, 65002}),
@@ -30,16 +43,16 @@ func TestDecodeRoute(t *testing.T) {
 	tests := []struct {
 		name   string
 		prefix string
-		path   *api.Path
+		path   *apiutil.Path
 		want   Route
 		str    string
 	}{
 		{
 			name:   "IPv4, every attribute",
 			prefix: "172.18.255.201/32",
-			path: path(t, bgp.NewIPAddrPrefix(32, "172.18.255.201"),
+			path: path(
 				bgp.NewPathAttributeOrigin(0),
-				bgp.NewPathAttributeNextHop("10.1.2.3"),
+				nh(t, "10.1.2.3"),
 				asPath,
 				bgp.NewPathAttributeCommunities([]uint32{65000<<16 | 100, 0xffffff01}),
 				bgp.NewPathAttributeLargeCommunities([]*bgp.LargeCommunity{bgp.NewLargeCommunity(4200000000, 1, 2)}),
@@ -56,21 +69,21 @@ func TestDecodeRoute(t *testing.T) {
 		{
 			name:   "IPv6",
 			prefix: "2001:db8:dead:beef::111/128",
-			path:   path(t, v6nlri, bgp.NewPathAttributeMpReachNLRI("2001:db8::1", []bgp.AddrPrefixInterface{v6nlri})),
+			path:   path(mpReach(t, v6nlri, "2001:db8::1")),
 			want:   Route{Prefix: netip.MustParsePrefix("2001:db8:dead:beef::111/128"), NextHop: netip.MustParseAddr("2001:db8::1")},
 			str:    "2001:db8:dead:beef::111/128 via 2001:db8::1 as-path []",
 		},
 		{
 			name:   "IPv6 with an IPv4-mapped next hop, kept as received",
 			prefix: "2001:db8:dead:beef::111/128",
-			path:   path(t, v6nlri, bgp.NewPathAttributeMpReachNLRI("::ffff:127.0.0.1", []bgp.AddrPrefixInterface{v6nlri})),
+			path:   path(mpReach(t, v6nlri, "::ffff:127.0.0.1")),
 			want:   Route{Prefix: netip.MustParsePrefix("2001:db8:dead:beef::111/128"), NextHop: netip.MustParseAddr("::ffff:127.0.0.1")},
 			str:    "2001:db8:dead:beef::111/128 via ::ffff:127.0.0.1 as-path []",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeRoute(tt.prefix, tt.path)
+			got, err := decodeRoute(nlri(t, tt.prefix), tt.path)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 			assert.Equal(t, tt.str, got.String())
@@ -79,12 +92,10 @@ func TestDecodeRoute(t *testing.T) {
 }
 
 func TestDecodeRouteErrors(t *testing.T) {
-	p := path(t, bgp.NewIPAddrPrefix(32, "172.18.255.201"), bgp.NewPathAttributeNextHop("10.1.2.3"))
-	_, err := decodeRoute("not a prefix", p)
-	assert.Error(t, err)
-	p.Pattrs = append(p.Pattrs, nil)
-	_, err = decodeRoute("172.18.255.201/32", p)
-	assert.Error(t, err, "an undecodable attribute")
+	labeled, err := bgp.NewLabeledIPAddrPrefix(netip.MustParsePrefix("10.0.0.0/8"), *bgp.NewMPLSLabelStack(1))
+	require.NoError(t, err)
+	_, err = decodeRoute(labeled, path())
+	assert.Error(t, err, "not a unicast prefix")
 }
 
 func TestRouteStringStale(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
+	api "github.com/osrg/gobgp/v4/api"
 )
 
 var (
@@ -175,7 +175,7 @@ func (r *Router) Peers(ctx context.Context) ([]PeerStatus, error) {
 func peerStatus(p *api.Peer) PeerStatus {
 	st := PeerStatus{ASN: p.GetConf().GetPeerAsn()}
 	st.Address, _ = netip.ParseAddr(p.GetConf().GetNeighborAddress())
-	st.State = strings.ToLower(p.GetState().GetSessionState().String())
+	st.State = strings.ToLower(strings.TrimPrefix(p.GetState().GetSessionState().String(), "SESSION_STATE_"))
 	for _, af := range p.GetAfiSafis() {
 		st.Accepted += af.GetState().GetAccepted()
 	}

@@ -35,21 +35,22 @@
 //
 // A Router is safe for concurrent use. Routers and bgp.Speakers may share a
 // process: their GoBGP servers are started one at a time and ordered as the
-// bgp package documentation describes. After Close, GoBGP v3 leaves one
-// idle goroutine per Router behind (its server loop has no way to stop).
+// bgp package documentation describes. After Close, every goroutine of
+// the Router has ended.
 package bgptest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/netip"
 	"sync"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/server"
 
+	"github.com/lbkit/lbkit/internal/freeport"
 	"github.com/lbkit/lbkit/internal/gobgpstart"
 )
 
@@ -112,7 +113,7 @@ func NewRouter(ctx context.Context, cfg Config) (*Router, error) {
 	}
 	r := &Router{
 		cfg:   cfg,
-		srv:   server.NewBgpServer(server.LoggerOption(discardLogger{})),
+		srv:   server.NewBgpServer(server.LoggerOption(slog.New(slog.DiscardHandler), nil)),
 		peers: make(map[netip.Addr]Peer),
 	}
 	go r.srv.Serve()
@@ -133,7 +134,7 @@ func (r *Router) start(ctx context.Context) error {
 	var err error
 	for range tries {
 		if pick {
-			if r.cfg.ListenPort, err = freePort(r.cfg.ListenAddr); err != nil {
+			if r.cfg.ListenPort, err = freeport.TCP(r.cfg.ListenAddr); err != nil {
 				return err
 			}
 		}
@@ -148,16 +149,6 @@ func (r *Router) start(ctx context.Context) error {
 		}
 	}
 	return err
-}
-
-// freePort returns a TCP port that was free on addr a moment ago.
-func freePort(addr netip.Addr) (uint16, error) {
-	l, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port), nil
 }
 
 // Addr returns the address the router listens on.

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/apiutil"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
 )
 
 // A Route is the best path for a prefix in the router's table.
@@ -67,14 +67,17 @@ func (rt Route) String() string {
 // Routes returns the best path of every prefix in the router's table, IPv4
 // and IPv6 unicast, sorted by prefix (IPv4 first).
 func (r *Router) Routes(ctx context.Context) ([]Route, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("bgptest: routes: %w", err)
+	}
 	var out []Route
 	var bad error
-	collect := func(d *api.Destination) {
-		for _, p := range d.Paths {
+	collect := func(nlri bgp.NLRI, paths []*apiutil.Path) {
+		for _, p := range paths {
 			if !p.Best {
 				continue
 			}
-			rt, err := decodeRoute(d.Prefix, p)
+			rt, err := decodeRoute(nlri, p)
 			if err != nil {
 				bad = errors.Join(bad, err)
 				continue
@@ -83,9 +86,9 @@ func (r *Router) Routes(ctx context.Context) ([]Route, error) {
 		}
 	}
 	err := r.use(func() error {
-		for _, f := range []*api.Family{familyV4, familyV6} {
-			req := &api.ListPathRequest{TableType: api.TableType_GLOBAL, Family: f}
-			if err := r.srv.ListPath(ctx, req, collect); err != nil {
+		for _, f := range []bgp.Family{bgp.RF_IPv4_UC, bgp.RF_IPv6_UC} {
+			req := apiutil.ListPathRequest{TableType: api.TableType_TABLE_TYPE_GLOBAL, Family: f}
+			if err := r.srv.ListPath(req, collect); err != nil {
 				return err
 			}
 		}
@@ -105,21 +108,16 @@ func comparePrefix(a, b netip.Prefix) int {
 	return a.Bits() - b.Bits()
 }
 
-func decodeRoute(prefix string, p *api.Path) (Route, error) {
-	pfx, err := netip.ParsePrefix(prefix)
-	if err != nil {
-		return Route{}, err
+func decodeRoute(nlri bgp.NLRI, p *apiutil.Path) (Route, error) {
+	n, ok := nlri.(*bgp.IPAddrPrefix)
+	if !ok {
+		return Route{}, fmt.Errorf("unexpected NLRI %v (%T)", nlri, nlri)
 	}
-	attrs, err := apiutil.GetNativePathAttributes(p)
-	if err != nil {
-		return Route{}, fmt.Errorf("%v: %w", pfx, err)
-	}
-	rt := Route{Prefix: pfx, Stale: p.Stale}
-	rt.From, _ = netip.ParseAddr(p.NeighborIp)
-	for _, a := range attrs {
+	rt := Route{Prefix: n.Prefix, Stale: p.Stale, From: p.PeerAddress}
+	for _, a := range p.Attrs {
 		rt.decodeAttr(a)
 	}
-	if pfx.Addr().Is4() {
+	if rt.Prefix.Addr().Is4() {
 		rt.NextHop = rt.NextHop.Unmap()
 	}
 	return rt, nil
@@ -128,9 +126,9 @@ func decodeRoute(prefix string, p *api.Path) (Route, error) {
 func (rt *Route) decodeAttr(a bgp.PathAttributeInterface) {
 	switch a := a.(type) {
 	case *bgp.PathAttributeNextHop:
-		rt.NextHop, _ = netip.AddrFromSlice(a.Value)
+		rt.NextHop = a.Value
 	case *bgp.PathAttributeMpReachNLRI:
-		rt.NextHop, _ = netip.AddrFromSlice(a.Nexthop)
+		rt.NextHop = a.Nexthop
 	case *bgp.PathAttributeCommunities:
 		for _, c := range a.Value {
 			rt.Communities = append(rt.Communities, fmt.Sprintf("%d:%d", c>>16, c&0xffff))

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/lbkit/lbkit/internal/gobgpstart"
 )

@@ -1,14 +1,15 @@
 // Package gobgpstart starts and stops the GoBGP servers of lbkit (bgp's
 // Speakers and bgptest's Routers) so that they can share a process.
 //
-// GoBGP v3 keeps route-selection options in package variables that every
-// server writes in StartBgp and reads in its server loop while selecting
-// routes. The writes all store the same values, but to keep them ordered
-// (and the race detector quiet) Start starts servers one at a time and,
-// after each start, makes a round trip through the loop of every other live
-// server: whatever those loops do next happens after the write. A start
-// that overlaps another server's route selection cannot be ordered this
-// way; callers document that.
+// GoBGP v4 still keeps route-selection options in package variables
+// (table.SelectionOptions, table.UseMultiplePaths) that every server writes
+// in StartBgp and reads in its server loop while selecting routes. The
+// writes all store the same values, but to keep them ordered (and the race
+// detector quiet) Start starts servers one at a time and, after each start,
+// makes a round trip through the loop of every other live server: whatever
+// those loops do next happens after the write. A start that overlaps
+// another server's route selection cannot be ordered this way; callers
+// document that.
 package gobgpstart
 
 import (
@@ -17,8 +18,10 @@ import (
 	"sync"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/server"
 )
 
 var servers struct {
@@ -45,22 +48,26 @@ func Start(ctx context.Context, srv *server.BgpServer, req *api.StartBgpRequest)
 }
 
 // Stop stops srv, which Start started (or tried to): it tears down srv's
-// sessions (for up to 5 s) and then stops srv.
+// sessions (for up to 5 s) and then stops srv, its server loop and its BFD
+// loop. Every goroutine GoBGP started for srv has ended when Stop returns.
 func Stop(srv *server.BgpServer) error {
 	servers.Lock()
 	delete(servers.live, srv)
 	servers.Unlock()
 	drainPeers(srv)
-	return srv.StopBgp(context.Background(), &api.StopBgpRequest{})
+	// Stop runs StopBgp (which ends Serve) and then stops the BFD loop
+	// that NewBgpServer started; StopBgp alone leaves that loop running.
+	srv.Stop()
+	return nil
 }
 
 // drainTimeout bounds how long Stop waits for sessions to end.
 const drainTimeout = 5 * time.Second
 
 // drainPeers removes srv's peers (each gets a CEASE, as StopBgp would send)
-// and waits until GoBGP has torn down every established session. StopBgp
-// alone clears the global configuration while the goroutines of the
-// sessions it ends may still read it; after the teardown those goroutines
+// and waits until GoBGP has torn down every established session. GoBGP
+// v4's StopBgp still clears the global configuration while the goroutines
+// of the sessions it ends may read it; after the teardown those goroutines
 // are gone.
 //
 // The sessions to wait for come from GoBGP's peer events, not from a
@@ -70,7 +77,9 @@ func drainPeers(srv *server.BgpServer) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	d := newDrain()
-	err := srv.WatchEvent(ctx, &api.WatchEventRequest{Peer: &api.WatchEventRequest_Peer{}}, d.onEvent)
+	err := srv.WatchEvent(ctx, server.WatchEventMessageCallbacks{
+		OnPeerUpdate: func(ev *apiutil.WatchEventMessage_PeerEvent, _ time.Time) { d.onEvent(ev) },
+	}, server.WatchPeer())
 	var all []string
 	_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) {
 		all = append(all, p.GetConf().GetNeighborAddress())
@@ -86,9 +95,8 @@ func drainPeers(srv *server.BgpServer) {
 // drain follows GoBGP's peer events to learn which sessions are
 // established. A watch starts with the state of every peer (INIT events,
 // then END_OF_INIT), then reports every change; GoBGP reports the end of a
-// session in a state other than ESTABLISHED (of type UNKNOWN when the peer
-// was deleted, STATE when the session ended on its own), after the
-// session's goroutines have ended.
+// session (deleted or ended on its own) as a STATE event in a state other
+// than established, after the session's goroutines have ended.
 type drain struct {
 	mu      sync.Mutex
 	init    bool                // END_OF_INIT seen
@@ -100,22 +108,20 @@ func newDrain() *drain {
 	return &drain{up: map[netip.Addr]bool{}, changed: make(chan struct{})}
 }
 
-func (d *drain) onEvent(r *api.WatchEventResponse) {
-	pe := r.GetPeer()
-	if pe == nil {
+func (d *drain) onEvent(ev *apiutil.WatchEventMessage_PeerEvent) {
+	if ev == nil {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if pe.GetType() == api.WatchEventResponse_PeerEvent_END_OF_INIT {
+	if ev.Type == apiutil.PEER_EVENT_END_OF_INIT {
 		d.init = true
 	} else {
-		st := pe.GetPeer().GetState()
-		a, err := netip.ParseAddr(st.GetNeighborAddress())
-		if err != nil {
+		a := ev.Peer.State.NeighborAddress
+		if !a.IsValid() {
 			return
 		}
-		if st.GetSessionState() == api.PeerState_ESTABLISHED {
+		if ev.Peer.State.SessionState == bgp.BGP_FSM_ESTABLISHED {
 			d.up[a] = true
 		} else {
 			delete(d.up, a)

@@ -2,14 +2,19 @@ package gobgpstart
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
-	api "github.com/osrg/gobgp/v3/api"
-	"github.com/osrg/gobgp/v3/pkg/server"
+	"net/netip"
+
+	api "github.com/osrg/gobgp/v4/api"
+	"github.com/osrg/gobgp/v4/pkg/apiutil"
+	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	"github.com/osrg/gobgp/v4/pkg/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lbkit/lbkit/internal/freeport"
 )
 
 func live(srv *server.BgpServer) bool {
@@ -19,10 +24,9 @@ func live(srv *server.BgpServer) bool {
 }
 
 func freePort(t *testing.T) int32 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.TCP(netip.MustParseAddr("127.0.0.1"))
 	require.NoError(t, err)
-	defer l.Close()
-	return int32(l.Addr().(*net.TCPAddr).Port)
+	return int32(p)
 }
 
 // newServer starts a server with AS asn listening on 127.0.0.1:port (-1:
@@ -66,35 +70,30 @@ func TestStopEndsSessions(t *testing.T) {
 		_ = srv.ListPeer(ctx, &api.ListPeerRequest{}, func(p *api.Peer) { st = p.GetState().GetSessionState() })
 		return st
 	}
-	require.Eventually(t, func() bool { return state(a) == api.PeerState_ESTABLISHED }, 20*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return state(a) == api.PeerState_SESSION_STATE_ESTABLISHED }, 20*time.Second, 10*time.Millisecond)
 
 	require.NoError(t, Stop(b))
 	assert.False(t, live(b))
-	var peers int
-	require.NoError(t, b.ListPeer(ctx, &api.ListPeerRequest{}, func(*api.Peer) { peers++ }))
-	assert.Zero(t, peers, "Stop removed b's peers")
-	assert.Eventually(t, func() bool { return state(a) != api.PeerState_ESTABLISHED }, 20*time.Second, 10*time.Millisecond,
+	assert.Error(t, b.ListPeer(ctx, &api.ListPeerRequest{}, func(*api.Peer) {}), "b's server loop has ended")
+	assert.Eventually(t, func() bool { return state(a) != api.PeerState_SESSION_STATE_ESTABLISHED }, 20*time.Second, 10*time.Millisecond,
 		"a sees the session end")
 }
 
-func peerEvent(typ api.WatchEventResponse_PeerEvent_Type, addr string, st api.PeerState_SessionState) *api.WatchEventResponse {
-	return &api.WatchEventResponse{Event: &api.WatchEventResponse_Peer{Peer: &api.WatchEventResponse_PeerEvent{
-		Type: typ,
-		Peer: &api.Peer{State: &api.PeerState{NeighborAddress: addr, SessionState: st}},
-	}}}
+func peerEvent(typ apiutil.PeerEventType, addr string, st bgp.FSMState) *apiutil.WatchEventMessage_PeerEvent {
+	a, _ := netip.ParseAddr(addr)
+	return &apiutil.WatchEventMessage_PeerEvent{Type: typ, Peer: apiutil.Peer{State: apiutil.PeerState{NeighborAddress: a, SessionState: st}}}
 }
 
-func state(addr string, st api.PeerState_SessionState) *api.WatchEventResponse {
-	return peerEvent(api.WatchEventResponse_PeerEvent_STATE, addr, st)
+func state(addr string, st bgp.FSMState) *apiutil.WatchEventMessage_PeerEvent {
+	return peerEvent(apiutil.PEER_EVENT_STATE, addr, st)
 }
 
-func initial(addr string, st api.PeerState_SessionState) *api.WatchEventResponse {
-	return peerEvent(api.WatchEventResponse_PeerEvent_INIT, addr, st)
+func initial(addr string, st bgp.FSMState) *apiutil.WatchEventMessage_PeerEvent {
+	return peerEvent(apiutil.PEER_EVENT_INIT, addr, st)
 }
 
-// endOfInit is GoBGP's END_OF_INIT event as WatchEvent passes it on: no
-// peer address.
-var endOfInit = peerEvent(api.WatchEventResponse_PeerEvent_END_OF_INIT, "<nil>", api.PeerState_UNKNOWN)
+// endOfInit is GoBGP's END_OF_INIT event: no peer address.
+var endOfInit = peerEvent(apiutil.PEER_EVENT_END_OF_INIT, "", bgp.BGP_FSM_IDLE)
 
 func settled(d *drain) bool {
 	ok, _ := d.settled()
@@ -106,18 +105,18 @@ func settled(d *drain) bool {
 // established, or ended before, are not waited for.
 func TestDrain(t *testing.T) {
 	d := newDrain()
-	d.onEvent(&api.WatchEventResponse{}) // not a peer event
-	d.onEvent(initial("10.0.0.1", api.PeerState_IDLE))
-	d.onEvent(initial("10.0.0.2", api.PeerState_ESTABLISHED))
-	d.onEvent(initial("10.0.0.3", api.PeerState_ESTABLISHED))
+	d.onEvent(nil)
+	d.onEvent(initial("10.0.0.1", bgp.BGP_FSM_IDLE))
+	d.onEvent(initial("10.0.0.2", bgp.BGP_FSM_ESTABLISHED))
+	d.onEvent(initial("10.0.0.3", bgp.BGP_FSM_ESTABLISHED))
 	assert.False(t, settled(d), "before END_OF_INIT")
 	_, changed := d.settled()
 	d.onEvent(endOfInit)
 	assert.True(t, closed(changed), "every event wakes the waiter")
-	d.onEvent(peerEvent(api.WatchEventResponse_PeerEvent_UNKNOWN, "10.0.0.3", api.PeerState_IDLE)) // deleted
+	d.onEvent(state("10.0.0.3", bgp.BGP_FSM_IDLE)) // deleted
 	assert.False(t, settled(d), "10.0.0.2 is still up")
-	d.onEvent(state("not an address", api.PeerState_IDLE))
-	d.onEvent(state("10.0.0.2", api.PeerState_ACTIVE))
+	d.onEvent(state("not an address", bgp.BGP_FSM_IDLE))
+	d.onEvent(state("10.0.0.2", bgp.BGP_FSM_ACTIVE))
 	assert.True(t, settled(d))
 
 	// A watch on a server with no peers settles at END_OF_INIT.
@@ -132,15 +131,15 @@ func TestDrain(t *testing.T) {
 // clears: a data race seen under load).
 func TestDrainSessionUpAfterListing(t *testing.T) {
 	d := newDrain()
-	d.onEvent(initial("10.0.0.1", api.PeerState_OPENCONFIRM))
+	d.onEvent(initial("10.0.0.1", bgp.BGP_FSM_OPENCONFIRM))
 	d.onEvent(endOfInit)
 	require.True(t, settled(d))
-	d.onEvent(state("10.0.0.1", api.PeerState_ESTABLISHED))
+	d.onEvent(state("10.0.0.1", bgp.BGP_FSM_ESTABLISHED))
 	assert.False(t, settled(d), "established after the listing")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
 	d.wait(ctx) // returns at the deadline
-	d.onEvent(peerEvent(api.WatchEventResponse_PeerEvent_UNKNOWN, "10.0.0.1", api.PeerState_IDLE))
+	d.onEvent(state("10.0.0.1", bgp.BGP_FSM_IDLE))
 	assert.True(t, settled(d))
 	d.wait(context.Background()) // returns at once
 }
