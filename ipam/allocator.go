@@ -53,6 +53,12 @@ type allocConfig struct {
 	src       rand.Source
 	reserved  []netip.Addr
 	firstLast bool
+
+	// Bitmaps of crowded blocks (see bitmap.go): blockShift is the log2 of
+	// the block size (0 means blockShiftMax, negative means no bitmaps),
+	// convertAt the free intervals that make a block crowded (0 means
+	// blockConvertAt). Tests set them; Random never uses bitmaps.
+	blockShift, convertAt int
 }
 
 // WithStrategy sets the allocation strategy (default LowestFirst).
@@ -91,12 +97,17 @@ func WithFirstLastReserved() AllocatorOption {
 //
 // Free space is kept per family as disjoint, non-adjacent free intervals in
 // a github.com/google/btree BTreeG keyed by their last address, so taking the
-// lowest address of an interval rewrites it in place. Every operation is
-// O(log n) in the number of free intervals (n is at most the number of
-// allocated and reserved addresses plus the number of ranges), for both
-// families and any range size; Random allocation is O(log m), m being the
-// most free intervals held at once (see the package doc). Allocated addresses are not stored at all: an address is
-// allocated when it lies in a range, is not reserved and is not free.
+// lowest address of an interval rewrites it in place. Aligned blocks of
+// 4,096 addresses crowded with free intervals are kept as bitmaps of their
+// free addresses instead (512 bytes each; see bitmap.go), so churn among
+// many live addresses costs a bit flip rather than a walk down the tree;
+// with the Random strategy, free space is intervals only. Every operation
+// is O(log n) in the number of free intervals and bitmaps (n is at most the
+// number of allocated and reserved addresses plus the number of ranges),
+// for both families and any range size; Random allocation is O(log m), m
+// being the most free intervals held at once (see the package doc).
+// Allocated addresses are not stored at all: an address is allocated when
+// it lies in a range, is not reserved and is not free.
 //
 // An Allocator is not safe for concurrent use; callers must serialise access
 // (the Manager does).
@@ -123,6 +134,7 @@ type space struct {
 	capacity *big.Int   // addresses in ranges minus reserved ones
 	used     uint128
 	free     *btree.BTreeG[interval]
+	bm       *blocks  // bitmaps of crowded blocks; nil with Random
 	w        *weights // nil unless the strategy is Random
 }
 
@@ -193,6 +205,15 @@ func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
 	s := &space{family: f, capacity: new(big.Int), free: btree.NewG(btreeDegree, intervalLess)}
 	if cfg.strategy == Random {
 		s.w = newWeights()
+	} else if cfg.blockShift >= 0 {
+		shift, convertAt := blockShiftMax, blockConvertAt
+		if cfg.blockShift > 0 {
+			shift = min(cfg.blockShift, blockShiftMax)
+		}
+		if cfg.convertAt > 0 {
+			convertAt = cfg.convertAt
+		}
+		s.bm = newBlocks(uint(shift), convertAt)
 	}
 	for _, r := range sorted {
 		if r.Family() != f {
@@ -313,22 +334,27 @@ func (a *Allocator) Allocate(f Family) (netip.Addr, error) {
 	if s == nil {
 		return netip.Addr{}, fmt.Errorf("%w: no %v range", ErrFamily, f)
 	}
-	if s.free.Len() == 0 {
+	b := s.bm.lowest()
+	if s.free.Len() == 0 && b == nil {
 		return netip.Addr{}, fmt.Errorf("%w: %v ranges are full", ErrExhausted, f)
 	}
 	var it interval
 	var v uint128
-	if a.strategy == Random {
+	switch {
+	case a.strategy == Random:
 		it, v = s.pickRandom(a.rnd)
-	} else {
+		s.take(it, v)
+	case b != nil && s.bm.below(b, s.free):
+		v = b.lowest()
+		s.blockTake(b, v)
+	default:
 		it, _ = s.free.Min()
 		v = it.lo
-	}
-	if a.strategy == LowestFirst && it.lo == it.hi {
-		s.free.DeleteMin() // cheaper than Delete: no key comparisons
-		s.w.remove(it)
-	} else {
-		s.take(it, v)
+		if it.lo == it.hi {
+			s.free.DeleteMin() // cheaper than Delete: no key comparisons
+		} else {
+			s.take(it, v)
+		}
 	}
 	s.used = s.used.addOne()
 	return v.addr(f), nil
@@ -342,14 +368,29 @@ func (a *Allocator) AllocateAddr(addr netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	it, ok := s.find(v)
+	var it interval
+	var ok bool
+	b := s.bm.of(v)
+	if b != nil {
+		ok = b.has(v)
+	} else {
+		it, ok = s.find(v)
+	}
 	if !ok {
 		if s.isReserved(v) {
 			return fmt.Errorf("%w: %s is reserved", ErrOutOfRange, addr)
 		}
 		return fmt.Errorf("%w: %s", ErrInUse, addr)
 	}
-	s.take(it, v)
+	if b != nil {
+		s.blockTake(b, v)
+	} else {
+		n := s.free.Len()
+		s.take(it, v)
+		if s.bm != nil && s.free.Len() > n && s.walk(v).inBlock >= s.bm.convertAt {
+			s.crowded(v)
+		}
+	}
 	s.used = s.used.addOne()
 	return nil
 }
@@ -362,8 +403,18 @@ func (a *Allocator) Release(addr netip.Addr) error {
 	if err != nil {
 		return errorf("%w: %w", ErrNotAllocated, err)
 	}
-	if s.isReserved(v) || !s.give(v) {
+	if s.isReserved(v) {
 		return fmt.Errorf("%w: %s", ErrNotAllocated, addr)
+	}
+	if b := s.bm.of(v); b != nil {
+		if b.has(v) {
+			return fmt.Errorf("%w: %s", ErrNotAllocated, addr)
+		}
+		s.blockGive(b, v)
+	} else {
+		if !s.give(v) {
+			return fmt.Errorf("%w: %s", ErrNotAllocated, addr)
+		}
 	}
 	s.used = s.used.subOne()
 	return nil
@@ -374,6 +425,9 @@ func (a *Allocator) Allocated(addr netip.Addr) bool {
 	s, v, err := a.lookup(addr)
 	if err != nil {
 		return false
+	}
+	if b := s.bm.of(v); b != nil {
+		return !b.has(v) && !s.isReserved(v)
 	}
 	_, free := s.find(v)
 	return !free && !s.isReserved(v)

@@ -1,9 +1,11 @@
 package ipam
 
 import (
+	"maps"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -300,5 +302,54 @@ func TestAllocatorAllocs(t *testing.T) {
 				assert.LessOrEqual(t, allocs, 1.0)
 			})
 		}
+	}
+}
+
+// TestCrowdedBlocks churns a /18 (four 4,096-address blocks) with the
+// default bitmaps: scattered releases turn blocks into bitmaps, lowest-first
+// allocation takes the released addresses back in order, and releasing
+// everything leaves one free interval again.
+func TestCrowdedBlocks(t *testing.T) {
+	for _, r := range []string{"10.64.0.0/18", "2001:db8::4000/114"} {
+		a := mustAllocator(t, r)
+		f := FamilyOf(MustParseRange(r).From())
+		var all []netip.Addr
+		for range 1 << 14 {
+			x, err := a.Allocate(f)
+			require.NoError(t, err)
+			all = append(all, x)
+		}
+		rnd := rand.New(rand.NewPCG(1, 2))
+		released := map[netip.Addr]bool{}
+		for range 3000 {
+			x := all[rnd.IntN(len(all))]
+			if !released[x] {
+				require.NoError(t, a.Release(x))
+				released[x] = true
+			}
+		}
+		checkInvariants(t, a)
+		s := a.space(f)
+		require.Equal(t, 4, s.bm.order.Len(), "every block crowded")
+		require.Equal(t, 0, s.free.Len(), "no free interval left")
+		want := slices.SortedFunc(maps.Keys(released), netip.Addr.Compare)
+		for i, w := range want {
+			x, err := a.Allocate(f)
+			require.NoError(t, err)
+			require.Equal(t, w, x, "allocation %d", i)
+			if i%500 == 0 {
+				checkInvariants(t, a)
+			}
+		}
+		assert.Equal(t, 0, s.bm.order.Len(), "full blocks drop their bitmaps")
+		_, err := a.Allocate(f)
+		require.ErrorIs(t, err, ErrExhausted)
+		for _, i := range rnd.Perm(len(all)) {
+			require.NoError(t, a.Release(all[i]))
+		}
+		checkInvariants(t, a)
+		assert.Equal(t, 0, s.bm.order.Len(), "wholly free blocks turn back into intervals")
+		assert.Equal(t, 1, s.free.Len())
+		assert.Equal(t, "16384", a.Free(f).String())
 	}
 }

@@ -62,6 +62,27 @@ func fillFragmented(tb testing.TB, a *Allocator, f Family, n int) {
 	}
 }
 
+// fillChurned leaves n live allocations after allocating n+n/10
+// lowest-first and releasing n/10 of them at random: about n/10 free
+// fragments, the starting point of BenchmarkChurn.
+func fillChurned(tb testing.TB, a *Allocator, f Family, n int) {
+	addrs := make([]netip.Addr, 0, n+n/10)
+	for range cap(addrs) {
+		x, err := a.Allocate(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		addrs = append(addrs, x)
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	rnd.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
+	for _, x := range addrs[n:] {
+		if err := a.Release(x); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 func allocateRelease(b *testing.B, a *Allocator, f Family) {
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -115,6 +136,82 @@ func BenchmarkAllocateRelease(b *testing.B) {
 	}
 }
 
+// BenchmarkChurn measures pairs of (release a random live address, allocate
+// lowest-first) with 1,000,000 live allocations: filled lowest-first in a
+// v4 /8 and a v6 /64, then 10% released at random (about 100,000 free
+// fragments). "bitmaps" is the Allocator, "tree-only" the same without
+// bitmaps of crowded blocks. The random pick is precomputed.
+func BenchmarkChurn(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		r    string
+		f    Family
+	}{{"IPv4-/8", "10.0.0.0/8", IPv4}, {"IPv6-/64", "2001:db8::/64", IPv6}} {
+		for _, impl := range []struct {
+			name string
+			opts []AllocatorOption
+		}{{"bitmaps", nil}, {"tree-only", []AllocatorOption{withBlocks(-1, 0)}}} {
+			b.Run(tc.name+"/"+impl.name, func(b *testing.B) {
+				c := churnFixture(b, tc.name+"/"+impl.name, tc.r, tc.f, impl.opts)
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := processCPU()
+				for i := range b.N {
+					k := c.picks[i%len(c.picks)]
+					if err := c.a.Release(c.addr(c.live[k])); err != nil {
+						b.Fatal(err)
+					}
+					x, err := c.a.Allocate(tc.f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c.live[k] = c.offset(x)
+				}
+				reportCPU(b, cpu, b.N)
+			})
+		}
+	}
+}
+
+// churnState is an allocator with live addresses and precomputed picks.
+type churnState struct {
+	a     *Allocator
+	base  uint128  // first address of the range
+	f     Family   // its family
+	live  []uint32 // the live addresses, as offsets from base (4 MB, not 24)
+	picks []int32  // random indexes into live
+}
+
+func (c *churnState) addr(off uint32) netip.Addr {
+	return c.base.add(uint128{0, uint64(off)}).addr(c.f)
+}
+func (c *churnState) offset(x netip.Addr) uint32 { return uint32(u128From(x).sub(c.base).lo) }
+
+var churnFixtures = map[string]*churnState{}
+
+// churnFixture builds, once per name, an allocator over r with 1,000,000
+// live addresses of family f allocated lowest-first after 10% of 1,100,000
+// were released at random.
+func churnFixture(b *testing.B, name, r string, f Family, opts []AllocatorOption) *churnState {
+	if c, ok := churnFixtures[name]; ok {
+		return c
+	}
+	a := mustAllocator(b, r, opts...)
+	fillChurned(b, a, f, live)
+	c := &churnState{a: a, base: u128From(MustParseRange(r).From()), f: f, picks: make([]int32, 1<<20)}
+	for off := range uint32(live + live/10) {
+		if x := c.addr(off); a.Allocated(x) {
+			c.live = append(c.live, off)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(5, 6))
+	for i := range c.picks {
+		c.picks[i] = int32(rnd.IntN(live))
+	}
+	churnFixtures[name] = c
+	return c
+}
+
 // BenchmarkRandomAllocateRelease measures Allocate plus Release with the
 // Random strategy on a v6 /64 fragmented by 1,000,000 random live
 // allocations (about as many free intervals).
@@ -155,6 +252,9 @@ func BenchmarkMemoryPerAllocation(b *testing.B) {
 		{"IPv4-/8-packed", "10.0.0.0/8", IPv4, nil, fillSequential},
 		{"IPv4-/8-fragmented", "10.0.0.0/8", IPv4, nil, fillFragmented},
 		{"IPv6-/64-fragmented", "2001:db8::/64", IPv6, nil, fillFragmented},
+		{"IPv4-/8-churned", "10.0.0.0/8", IPv4, nil, fillChurned},
+		{"IPv6-/64-churned", "2001:db8::/64", IPv6, nil, fillChurned},
+		{"IPv4-/8-churned-tree-only", "10.0.0.0/8", IPv4, []AllocatorOption{withBlocks(-1, 0)}, fillChurned},
 		{"IPv6-/64-random", "2001:db8::/64", IPv6, []AllocatorOption{WithStrategy(Random)}, fillSequential},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -38,7 +38,7 @@ func FuzzParseRange(f *testing.F) {
 }
 
 // FuzzAllocator runs operation sequences against the reference model. The
-// first byte picks the pool and strategy, the rest are (op, arg) pairs.
+// first byte picks the pool and mode, the rest are (op, arg) pairs.
 func FuzzAllocator(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 1, 1, 5, 2, 0, 3, 9})
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 1, 0, 1, 2, 0, 2, 1})
@@ -50,8 +50,8 @@ func FuzzAllocator(f *testing.F) {
 			return
 		}
 		c := int(data[0]) % len(modelConfigs)
-		s := Strategy(data[0] / byte(len(modelConfigs)) % 2)
-		h := newHarness(t, c, s, uint64(data[0]))
+		md := modes[int(data[0])/len(modelConfigs)%len(modes)]
+		h := newHarness(t, c, md, uint64(data[0]))
 		for i := 1; i+1 < len(data); i += 2 {
 			if err := h.step(data[i], data[i+1]); err != nil {
 				t.Fatalf("op %d: %v", i/2, err)

@@ -59,6 +59,7 @@ func checkInvariants(t testing.TB, a *Allocator) {
 			prev = &iv
 			return true
 		})
+		checkBlocks(t, s, sum)
 		free := new(big.Int).Sub(s.capacity, s.used.big())
 		if sum.Cmp(free) != 0 {
 			t.Fatalf("%v: free intervals hold %v addresses, Free says %v", s.family, sum, free)
@@ -69,6 +70,48 @@ func checkInvariants(t testing.TB, a *Allocator) {
 			assert.Equal(t, new(big.Int).Mod(sum, mod).String(), s.w.total().big().String(), "weights total")
 		}
 	}
+}
+
+// checkBlocks checks the bitmaps of s and adds their free addresses to sum:
+// each bitmap indexed once, aligned, holding free addresses only in the
+// ranges and not reserved, neither empty nor wholly free, overlapped by no
+// free interval.
+func checkBlocks(t testing.TB, s *space, sum *big.Int) {
+	t.Helper()
+	if s.bm == nil {
+		return
+	}
+	require.Equal(t, len(s.bm.byStart), s.bm.order.Len(), "%v: bitmaps indexed twice", s.family)
+	s.bm.order.Ascend(func(b *block) bool {
+		lo, hi := s.bm.bounds(b.start)
+		require.Equal(t, lo, b.start, "%v: block not aligned", s.family)
+		require.Same(t, b, s.bm.byStart[lo], "%v: block %v not in the map", s.family, lo)
+		require.Equal(t, s.allocatable(lo, hi), b.cap, "%v: block %v capacity", s.family, lo)
+		n := 0
+		for off := range uint64(len(b.bits) * 64) {
+			if b.bits[off/64]&(1<<(off%64)) == 0 {
+				continue
+			}
+			n++
+			v := uint128{lo.hi, lo.lo + off}
+			if hi.less(v) {
+				t.Fatalf("%v: block %v: bit %d beyond the block", s.family, lo, off)
+			}
+			if i, _ := slices.BinarySearchFunc(s.ranges, v, func(r interval, v uint128) int { return cmpU128(r.hi, v) }); i == len(s.ranges) || v.less(s.ranges[i].lo) || s.isReserved(v) {
+				t.Fatalf("%v: block %v: %v free but out of range or reserved", s.family, lo, v)
+			}
+		}
+		require.Equal(t, n, b.free, "%v: block %v free count", s.family, lo)
+		require.True(t, 0 < n && n < b.cap, "%v: block %v holds %d of %d free", s.family, lo, n, b.cap)
+		s.free.AscendGreaterOrEqual(interval{hi: lo}, func(x interval) bool {
+			if !hi.less(x.lo) {
+				t.Fatalf("%v: free interval %v overlaps bitmap %v", s.family, x, lo)
+			}
+			return false
+		})
+		sum.Add(sum, big.NewInt(int64(n)))
+		return true
+	})
 }
 
 // model is a trivially correct allocator over a small universe.
@@ -244,11 +287,34 @@ var modelConfigs = []struct {
 	{[]string{"10.0.0.7", "10.0.0.9"}, false},
 }
 
-// newHarness builds config c with strategy s and random seed.
-func newHarness(t testing.TB, c int, s Strategy, seed uint64) *harness {
+// A mode is an allocator variant the model tests and the fuzz target run.
+type mode struct {
+	name     string
+	strategy Strategy
+	opts     []AllocatorOption
+}
+
+var modes = []mode{
+	{"lowest-first", LowestFirst, nil},
+	{"random", Random, nil},
+	// Blocks of 8 addresses, a bitmap from 2 free intervals: the bitmap
+	// paths run on the model's small pools.
+	{"lowest-first-tiny-blocks", LowestFirst, []AllocatorOption{withBlocks(3, 2)}},
+	{"lowest-first-tree-only", LowestFirst, []AllocatorOption{withBlocks(-1, 0)}},
+}
+
+// withBlocks sets the bitmap block size to 1<<shift addresses (negative:
+// no bitmaps) and the free intervals that make a block crowded.
+func withBlocks(shift, convertAt int) AllocatorOption {
+	return allocOption(func(c *allocConfig) { c.blockShift, c.convertAt = shift, convertAt })
+}
+
+// newHarness builds config c in mode md with random seed.
+func newHarness(t testing.TB, c int, md mode, seed uint64) *harness {
 	cfg := modelConfigs[c%len(modelConfigs)]
 	rs := ranges(cfg.ranges...)
-	opts := []AllocatorOption{WithStrategy(s), WithRandSource(rand.NewPCG(seed, seed))}
+	s := md.strategy
+	opts := append([]AllocatorOption{WithStrategy(s), WithRandSource(rand.NewPCG(seed, seed))}, md.opts...)
 	var reserved []netip.Addr
 	if cfg.firstLast {
 		opts = append(opts, WithFirstLastReserved())
@@ -267,10 +333,10 @@ func newHarness(t testing.TB, c int, s Strategy, seed uint64) *harness {
 
 func TestReferenceModel(t *testing.T) {
 	for c := range modelConfigs {
-		for _, s := range []Strategy{LowestFirst, Random} {
-			t.Run(fmt.Sprintf("config%d/%v", c, s), func(t *testing.T) {
+		for _, md := range modes {
+			t.Run(fmt.Sprintf("config%d/%v", c, md.name), func(t *testing.T) {
 				r := rand.New(rand.NewPCG(uint64(c), 42))
-				h := newHarness(t, c, s, uint64(c))
+				h := newHarness(t, c, md, uint64(c))
 				for i := range 3000 {
 					// Bias towards allocation so pools fill up, then drain.
 					op := byte(r.IntN(5))

@@ -51,43 +51,96 @@ func (s *space) replace(old, nu interval) {
 
 // give adds v to the free space, merging it with the free intervals next to
 // it, and reports true; it reports false, changing nothing, if v is free.
-// v must be in a range and not reserved. A single walk from v-1 finds both
-// an adjacent predecessor (hi == v-1) and the successor (first hi >= v).
+// v must be in a range, not reserved and not in a bitmap's block. If the
+// space has bitmaps and v's block then holds convertAt free intervals, the
+// block becomes a bitmap.
 func (s *space) give(v uint128) bool {
-	var prev, next interval
-	hasPrev, hasNext := false, false
+	w := s.walk(v)
+	if w.hasNext && !v.less(w.next.lo) {
+		return false // v is free
+	}
+	if s.merge(v, v, w.prev, w.hasPrev, w.next, w.hasNext) && s.bm != nil && w.inBlock+1 >= s.bm.convertAt {
+		s.crowded(v)
+	}
+	return true
+}
+
+// giveRun adds [lo, hi], in which no address is free, to the free space.
+func (s *space) giveRun(lo, hi uint128) {
+	w := s.walk(lo)
+	s.merge(lo, hi, w.prev, w.hasPrev, w.next, w.hasNext)
+}
+
+// neighbourhood is what walk finds around an address v.
+type neighbourhood struct {
+	prev, next       interval // ending at v-1; first ending at or after v
+	hasPrev, hasNext bool
+	inBlock          int // free intervals in v's block, if the space has bitmaps
+}
+
+// walk finds the free interval ending at v-1, the first one ending at or
+// after v and, if the space has bitmaps, counts (up to convertAt) the free
+// intervals in v's block, all in one walk: a block that is not a bitmap
+// holds fewer than convertAt free intervals.
+func (s *space) walk(v uint128) neighbourhood {
+	var w neighbourhood
 	pivot := v
 	if v != u128Zero {
 		pivot = v.subOne()
 	}
-	s.free.AscendGreaterOrEqual(interval{hi: pivot}, func(x interval) bool {
-		if !hasPrev && x.hi == pivot && v != u128Zero {
-			prev, hasPrev = x, true
-			return true
-		}
-		next, hasNext = x, true
-		return false
-	})
-	if hasNext && !v.less(next.lo) {
-		return false // v is free
+	from, blockLo, blockHi := pivot, u128Zero, u128Max
+	if s.bm != nil {
+		blockLo, blockHi = s.bm.bounds(v)
+		from = minU128(blockLo, pivot)
 	}
-	joinPrev, joinNext := hasPrev, hasNext && next.lo == v.addOne()
+	s.free.AscendGreaterOrEqual(interval{hi: from}, func(x interval) bool {
+		switch {
+		case w.hasNext:
+			// past v: only counting
+		case x.hi.less(pivot):
+			w.inBlock++ // from is blockLo: x ends in the block
+			return true
+		case x.hi == pivot && v != u128Zero:
+			w.prev, w.hasPrev = x, true
+			if s.bm != nil && !x.hi.less(blockLo) {
+				w.inBlock++
+			}
+			return true
+		default:
+			w.next, w.hasNext = x, true
+		}
+		if s.bm == nil || blockHi.less(x.lo) {
+			return false
+		}
+		w.inBlock++
+		return w.inBlock < s.bm.convertAt
+	})
+	return w
+}
+
+// merge adds [lo, hi] to the free space, joining prev (which may end at
+// lo-1) and next (which may start at hi+1), as found by walk. It reports
+// whether that added a free interval (joining neither).
+func (s *space) merge(lo, hi uint128, prev interval, hasPrev bool, next interval, hasNext bool) bool {
+	joinPrev := hasPrev
+	joinNext := hasNext && hi != u128Max && next.lo == hi.addOne()
 	switch {
 	case joinPrev && joinNext:
 		s.free.Delete(prev)
 		s.w.remove(prev)
 		s.replace(next, interval{lo: prev.lo, hi: next.hi})
 	case joinNext:
-		s.replace(next, interval{lo: v, hi: next.hi})
+		s.replace(next, interval{lo: lo, hi: next.hi})
 	case joinPrev:
 		s.free.Delete(prev)
-		s.replace(prev, interval{lo: prev.lo, hi: v})
+		s.replace(prev, interval{lo: prev.lo, hi: hi})
 	default:
-		it := interval{lo: v, hi: v}
+		it := interval{lo: lo, hi: hi}
 		s.free.ReplaceOrInsert(it)
 		s.w.add(it)
+		return true
 	}
-	return true
+	return false
 }
 
 // pickRandom returns a free address chosen uniformly at random and its
