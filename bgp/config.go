@@ -143,6 +143,36 @@ type Peer struct {
 	// family sent to this peer. A session carrying the family other than
 	// Address's must set that family's next hop.
 	NextHopIPv4, NextHopIPv6 netip.Addr
+	// BFD runs Bidirectional Forwarding Detection with the neighbor; see
+	// BFD.
+	BFD BFD
+}
+
+// BFD configures a peer's Bidirectional Forwarding Detection session (RFC
+// 5880, single hop per RFC 5881: the neighbor must be directly connected).
+// Both sides send small UDP packets every MinTx or so; a side that hears
+// nothing for Multiplier intervals declares the neighbor down. With the
+// defaults a router that runs BFD for the session (BIRD's "bfd on", FRR's
+// "neighbor ... bfd") drops the speaker's routes within about a second of
+// the speaker's node going silent, instead of after the BGP hold time.
+//
+// When the session goes from Up to Down (the neighbor went silent or
+// reported Down), the speaker closes the BGP session at once and lets it
+// reconnect. A neighbor taking BFD down administratively does not count as
+// a failure (RFC 5882). The BGP session does not wait for BFD to come up.
+//
+// The speaker listens on UDP port 3784 on every address while any peer has
+// BFD: run one BFD-enabled Speaker (and no other BFD daemon) per network
+// namespace.
+type BFD struct {
+	// Enabled turns BFD on for the peer.
+	Enabled bool
+	// MinTx is the desired minimum transmit interval and MinRx the
+	// required minimum receive interval; 0 means 300 ms. The intervals
+	// used are the slower of ours and the neighbor's.
+	MinTx, MinRx time.Duration
+	// Multiplier is the detection multiplier; 0 means 3.
+	Multiplier uint8
 }
 
 func (p Peer) families() []Family {
@@ -176,6 +206,9 @@ func (p Peer) validate() error {
 	if err := p.validateTimers(); err != nil {
 		return bad("%v", err)
 	}
+	if err := p.BFD.validate(p.EBGPMultihop); err != nil {
+		return bad("BFD: %v", err)
+	}
 	seen := map[Family]bool{}
 	for _, f := range p.families() {
 		switch {
@@ -208,6 +241,19 @@ func (p Peer) validateTimers() error {
 		return errors.New("keepalive time must be less than hold time")
 	case p.RestartTime > 4095*time.Second:
 		return errors.New("restart time above 4095 s")
+	}
+	return nil
+}
+
+func (b BFD) validate(multihop uint8) error {
+	ok := func(d time.Duration) bool { return d == 0 || (d >= 10*time.Millisecond && d <= time.Minute) }
+	switch {
+	case !b.Enabled:
+		return nil
+	case !ok(b.MinTx) || !ok(b.MinRx):
+		return errors.New("intervals must be 0 or between 10 ms and 1 minute")
+	case multihop != 0:
+		return errors.New("only single-hop BFD is supported: not with EBGPMultihop")
 	}
 	return nil
 }

@@ -150,6 +150,7 @@ func announceBulk(ctx context.Context, s *Speaker, n int) error {
 // nodeProc is the parent's handle on a node helper.
 type nodeProc struct {
 	t    testing.TB
+	pid  int    // the helper's process, for SIGSTOP and SIGCONT
 	stop func() // ends the helper (its stdin closes, it closes the speaker)
 	enc  *json.Encoder
 	dec  *json.Decoder
@@ -173,7 +174,7 @@ func startNode(t testing.TB, ns *netns.NS, cfg nodeConfig) *nodeProc {
 	}
 	stop := func() { in.Close(); ns.Stop(cmd) }
 	t.Cleanup(stop)
-	n := &nodeProc{t: t, stop: stop, enc: json.NewEncoder(in), dec: json.NewDecoder(out)}
+	n := &nodeProc{t: t, pid: cmd.Process.Pid, stop: stop, enc: json.NewEncoder(in), dec: json.NewDecoder(out)}
 	n.must(nodeRequest{Op: "new", Config: &cfg})
 	return n
 }

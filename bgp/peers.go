@@ -42,10 +42,18 @@ func (s *Speaker) addPeerLocked(ctx context.Context, p Peer) error {
 			return err
 		}
 	}
-	if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
+	undo := func() {
 		if p.hasNextHops() {
 			_ = s.applyPolicies(ctx, s.peers)
 		}
+	}
+	if err := s.startBFD(ctx, p); err != nil {
+		undo()
+		return err
+	}
+	if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
+		s.stopBFD(p.Address)
+		undo()
 		return fmt.Errorf("bgp: add peer %v: %w", p.Address, err)
 	}
 	s.peers[p.Address] = p
@@ -112,6 +120,7 @@ func (s *Speaker) removePeerLocked(ctx context.Context, p Peer) error {
 		return fmt.Errorf("bgp: remove peer %v: %w", p.Address, err)
 	}
 	delete(s.peers, p.Address)
+	s.stopBFD(p.Address)
 	if p.hasNextHops() {
 		return s.applyPolicies(ctx, s.peers)
 	}

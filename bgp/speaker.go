@@ -12,6 +12,7 @@ import (
 	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/internal/bfd"
 	"github.com/lbkit/lbkit/internal/gobgpstart"
 )
 
@@ -26,8 +27,9 @@ type Speaker struct {
 
 	hub       *hub
 	stopWatch context.CancelFunc
-	evMu      sync.Mutex               // guards lastState and evStopped
+	evMu      sync.Mutex               // guards lastState, lastBFD and evStopped
 	lastState map[netip.Addr]PeerState // sessions not idle, as last published
+	lastBFD   map[netip.Addr]BFDState
 	evStopped bool
 
 	routeState // guarded by mu
@@ -35,8 +37,10 @@ type Speaker struct {
 	mu     sync.Mutex // guards routeState and closed
 	closed bool
 
-	peerMu sync.Mutex // guards peers; never held while taking mu
-	peers  map[netip.Addr]Peer
+	peerMu      sync.Mutex // guards peers, bfd and bfdSessions; never held while taking mu
+	peers       map[netip.Addr]Peer
+	bfd         *bfd.Server // started with the first peer with BFD
+	bfdSessions map[netip.Addr]*bfd.Session
 }
 
 var _ announce.Announcer = (*Speaker)(nil)
@@ -55,14 +59,16 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Speaker{
-		cfg:        cfg,
-		rules:      rules,
-		log:        logger.With("component", "lbkit/bgp"),
-		srv:        server.NewBgpServer(server.LoggerOption(newGoBGPLogger(cfg.Logger), nil)),
-		lastState:  make(map[netip.Addr]PeerState),
-		hub:        newHub(),
-		routeState: newRouteState(),
-		peers:      make(map[netip.Addr]Peer),
+		cfg:         cfg,
+		rules:       rules,
+		log:         logger.With("component", "lbkit/bgp"),
+		srv:         server.NewBgpServer(server.LoggerOption(newGoBGPLogger(cfg.Logger), nil)),
+		lastState:   make(map[netip.Addr]PeerState),
+		lastBFD:     make(map[netip.Addr]BFDState),
+		bfdSessions: make(map[netip.Addr]*bfd.Session),
+		hub:         newHub(),
+		routeState:  newRouteState(),
+		peers:       make(map[netip.Addr]Peer),
 	}
 	go s.srv.Serve()
 	if err := s.start(ctx); err != nil {
@@ -146,6 +152,9 @@ func (s *Speaker) shutdown(graceful bool) error {
 	if graceful {
 		errs = append(errs, s.abortGracefulSessions())
 	}
+	if s.bfd != nil {
+		errs = append(errs, s.bfd.Close())
+	}
 	s.peerMu.Unlock()
 	errs = append(errs, gobgpstart.Stop(s.srv))
 	s.stopEvents()
@@ -160,11 +169,16 @@ func (s *Speaker) abortGracefulSessions() error {
 		if !p.GracefulRestart {
 			continue
 		}
-		if err := abortSessions(p.Address, p.port(), s.cfg.ListenPort); err != nil {
+		if err := abortSessions(p.Address, p.port(), s.listenPort()); err != nil {
 			errs = append(errs, fmt.Errorf("bgp: graceful close of %v: %w", p.Address, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listenPort returns the port the speaker accepts sessions on, or -1.
+func (s *Speaker) listenPort() int32 {
+	return s.cfg.ListenPort
 }
 
 func (p Peer) port() uint16 {

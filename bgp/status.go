@@ -67,6 +67,8 @@ type PeerStatus struct {
 	// counted). Neither walks a routing table: polling Peers does not slow
 	// Announce down.
 	Sent, Received uint64
+	// BFD is the state of the peer's BFD session; BFDOff without BFD.
+	BFD BFDState
 }
 
 // Peers returns the status of every configured neighbor, sorted by
@@ -90,6 +92,7 @@ func (s *Speaker) Peers(ctx context.Context) ([]PeerStatus, error) {
 	s.mu.Unlock()
 	s.peerMu.Lock()
 	for i := range out {
+		out[i].BFD = s.bfdStateOf(out[i].Address)
 		if p, ok := s.peers[out[i].Address]; ok && out[i].State == StateEstablished {
 			for _, f := range p.families() {
 				out[i].Sent += counts[f]
@@ -115,10 +118,12 @@ func peerStatus(p *api.Peer) PeerStatus {
 	return st
 }
 
-// A PeerEvent reports that a session changed state.
+// A PeerEvent reports that a peer's BGP session or BFD session changed
+// state; it carries both states.
 type PeerEvent struct {
 	Address netip.Addr
 	State   PeerState
+	BFD     BFDState
 	Time    time.Time
 }
 
@@ -144,14 +149,15 @@ func (s *Speaker) onEvent(pe *apiutil.WatchEventMessage_PeerEvent, _ time.Time) 
 	s.publish(ev)
 }
 
-// publish logs ev and passes it to the watchers, unless the speaker has
-// stopped watching GoBGP.
+// publish logs a session event and passes it to the watchers, unless the
+// speaker has stopped watching GoBGP.
 func (s *Speaker) publish(ev PeerEvent) {
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
 	if s.evStopped {
 		return
 	}
+	ev.BFD = s.lastBFD[ev.Address]
 	if ev.State == StateIdle {
 		delete(s.lastState, ev.Address)
 	} else {
@@ -179,7 +185,7 @@ func (s *Speaker) stopEvents() {
 	s.evStopped = true
 	now := time.Now()
 	for _, a := range slices.SortedFunc(maps.Keys(s.lastState), netip.Addr.Compare) {
-		s.hub.publish(PeerEvent{Address: a, State: StateIdle, Time: now})
+		s.hub.publish(PeerEvent{Address: a, State: StateIdle, BFD: s.lastBFD[a], Time: now})
 	}
 	s.hub.close()
 }

@@ -24,6 +24,9 @@ type Config struct {
 	// Kernel exports the best routes of both families into the
 	// namespace's kernel tables (protocol kernel, export all).
 	Kernel bool
+	// BFD adds a BFD protocol on every interface with 300 ms intervals and
+	// multiplier 3, for the neighbors with BFD.
+	BFD bool
 	// Extra is appended to the generated configuration verbatim.
 	Extra string
 }
@@ -57,6 +60,9 @@ type Neighbor struct {
 	// that ConnectRetry defaults to 1 here and error wait times are short,
 	// so that tests do not wait.
 	ConnectRetry, HoldTime int
+	// BFD asks the BFD protocol (Config.BFD) for a session with the
+	// neighbor; BIRD takes the session down when BFD goes down.
+	BFD bool
 }
 
 func (n Neighbor) channels() (v4, v6 bool) {
@@ -75,6 +81,9 @@ func (c Config) Render() string {
 	if c.Kernel {
 		b.WriteString("protocol kernel kernel4 { ipv4 { export all; }; }\n")
 		b.WriteString("protocol kernel kernel6 { ipv6 { export all; }; }\n")
+	}
+	if c.BFD {
+		b.WriteString("protocol bfd {\n\tinterface \"*\" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; };\n}\n")
 	}
 	for _, n := range c.Neighbors {
 		n.render(&b, c.ASN)
@@ -113,6 +122,9 @@ func (n Neighbor) render(b *strings.Builder, asn uint32) {
 	fmt.Fprintf(b, "\tconnect retry time %d;\n\terror wait time 1, 5;\n", retry)
 	if n.HoldTime != 0 {
 		fmt.Fprintf(b, "\thold time %d;\n", n.HoldTime)
+	}
+	if n.BFD {
+		b.WriteString("\tbfd on;\n")
 	}
 	export := "none"
 	if n.ExportAll {
