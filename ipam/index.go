@@ -32,8 +32,9 @@ type rangeEntry struct {
 type rangeIndex struct {
 	active *btree.BTreeG[*rangeEntry]
 	seq    uint64
-	dirty  []*pool    // pools whose active entries changed
-	pivot  rangeEntry // search key, reused: the Manager is locked
+	dirty  []*pool     // pools whose active entries changed
+	pivot  rangeEntry  // search key, reused: the Manager is locked
+	last   *rangeEntry // the entry lookup found last, tried first
 }
 
 func newRangeIndex() *rangeIndex {
@@ -55,8 +56,13 @@ func (x *rangeIndex) overlapping(r Range, fn func(*rangeEntry)) {
 	})
 }
 
-// lookup returns the active entry containing a, or nil.
+// lookup returns the active entry containing a, or nil. Lookups of nearby
+// addresses in a row (Restore goes in address order) mostly hit the
+// entry found last.
 func (x *rangeIndex) lookup(a netip.Addr) *rangeEntry {
+	if e := x.last; e != nil && e.active && e.r.Contains(a) {
+		return e
+	}
 	var found *rangeEntry
 	x.pivot.r.from = a
 	x.active.DescendLessOrEqual(&x.pivot, func(e *rangeEntry) bool {
@@ -65,6 +71,9 @@ func (x *rangeIndex) lookup(a netip.Addr) *rangeEntry {
 		}
 		return false
 	})
+	if found != nil {
+		x.last = found
+	}
 	return found
 }
 

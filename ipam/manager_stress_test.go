@@ -14,20 +14,27 @@ import (
 	"github.com/lbkit/lbkit/selector"
 )
 
+// restorePools are the pools of the restart tests: dual-stack with the
+// Random strategy, sharing, IPv6 only, ManualOnly, one that restoreManager
+// disables after assigning, and one whose first range conflicts.
 func restorePools() []ipam.Pool {
 	return []ipam.Pool{
 		{Name: "random-dual", Priority: 2, Strategy: ipam.Random,
-			Ranges:          rangesOf("10.1.0.0/18", "2001:db8:1::/64"),
+			Ranges:          rangesOf("10.1.0.0/16", "2001:db8:1::/64"),
 			ServiceSelector: selector.MustParse("tier=web")},
-		{Name: "shared", Priority: 1, Ranges: rangesOf("10.2.0.0/20", "10.2.16.1-10.2.20.7"),
+		{Name: "shared", Priority: 1, Ranges: rangesOf("10.2.0.0/18", "10.2.64.1-10.2.80.7"),
 			AllowCrossNamespaceSharing: true},
 		{Name: "v6", Ranges: rangesOf("2001:db8:2::/112")},
 		{Name: "manual", ManualOnly: true, Ranges: rangesOf("10.3.0.0/16")},
+		{Name: "retired", Priority: 3, Ranges: rangesOf("10.4.0.0/18", "2001:db8:4::/112"),
+			ServiceSelector: selector.MustParse("tier=old")},
+		{Name: "late", Priority: 4, Ranges: rangesOf("10.2.8.0/24", "10.5.0.0-10.5.255.255"),
+			ServiceSelector: selector.MustParse("tier=late")},
 	}
 }
 
 // restoreRequest returns the request of service i: a mix of pools, family
-// policies and sharing.
+// policies and sharing (20% of the services share addresses).
 func restoreRequest(i int) ipam.Request {
 	r := ipam.Request{Key: fmt.Sprintf("ns%d/svc%d", i%7, i), Ports: []ipam.Port{tcp(uint16(1 + i%50))}}
 	switch i % 5 {
@@ -37,50 +44,83 @@ func restoreRequest(i int) ipam.Request {
 		r.SharingKey = fmt.Sprintf("key%d", i%13)
 	case 3:
 		r.Families = ipam.SingleStackIPv6
+		switch i % 25 {
+		case 3:
+			r.Labels, r.Families = selector.Set{"tier": "old"}, ipam.PreferDualStack
+		case 8:
+			r.Labels, r.Families = selector.Set{"tier": "late"}, ipam.SingleStackIPv4
+		}
 	case 4:
 		r.Pool = "manual"
 	}
 	return r
 }
 
-func TestManagerRestore(t *testing.T) {
-	const n = 10_000
-	m := ipam.NewManager(ipam.WithRandSource(rand.NewPCG(1, 2)))
-	for _, p := range restorePools() {
-		setPool(t, m, p)
+// restoreManager returns a manager with the pools of restorePools, n
+// services assigned, then the pool "retired" disabled (its services keep
+// their addresses), and the pools as configured at the end.
+func restoreManager(tb testing.TB, n int, opts ...ipam.ManagerOption) (*ipam.Manager, []ipam.Pool) {
+	m := ipam.NewManager(opts...)
+	pools := restorePools()
+	for _, p := range pools {
+		setPool(tb, m, p)
 	}
 	for i := range n {
-		assign(t, m, restoreRequest(i))
+		assign(tb, m, restoreRequest(i))
 	}
-	before := m.Assignments()
-	require.Len(t, before, n)
-	checkManager(t, m)
+	pools[4].Disabled = true
+	setPool(tb, m, pools[4])
+	return m, pools
+}
 
-	// A new manager, as after a controller restart: re-assign every
-	// service with its current addresses, in any order.
-	m2 := ipam.NewManager()
-	for _, p := range restorePools() {
-		setPool(t, m2, p)
-	}
+// restoreRequests returns the requests restoring every assignment of m, in
+// a shuffled order.
+func restoreRequests(m *ipam.Manager, n int, seed uint64) []ipam.Request {
 	held := map[string][]netip.Addr{}
-	for _, a := range before {
+	for _, a := range m.Assignments() {
 		held[a.Key] = a.Addrs
 	}
-	rnd := rand.New(rand.NewPCG(3, 4))
-	for _, i := range rnd.Perm(n) {
+	reqs := make([]ipam.Request, 0, n)
+	for _, i := range rand.New(rand.NewPCG(seed, 4)).Perm(n) {
 		r := restoreRequest(i)
 		r.Addrs = held[r.Key]
-		a := assign(t, m2, r)
-		require.Equal(t, r.Addrs, a.Addrs, r.Key)
+		reqs = append(reqs, r)
+	}
+	return reqs
+}
+
+// After a restart, a new Manager restored from the old one's assignments in
+// any order, then asked to ensure every service, moves nothing.
+func TestManagerRestart(t *testing.T) {
+	const n = 10_000
+	m, pools := restoreManager(t, n, ipam.WithRandSource(rand.NewPCG(1, 2)))
+	before := m.Assignments()
+	require.Len(t, before, n)
+	byPool := map[string]int{}
+	for _, a := range before {
+		byPool[a.Pool]++
+	}
+	for _, p := range pools {
+		require.NotZero(t, byPool[p.Name], "pool %s serves some services", p.Name)
+	}
+	require.NotEmpty(t, poolStatus(t, m, "late").Conflicts)
+	checkManager(t, m)
+
+	m2 := ipam.NewManager()
+	for _, p := range pools {
+		setPool(t, m2, p)
+	}
+	reqs := restoreRequests(m, n, 3)
+	for i, err := range m2.Restore(reqs) {
+		require.NoError(t, err, reqs[i].Key)
+	}
+	for i := range n {
+		a := assign(t, m2, restoreRequest(i))
+		require.Equal(t, ipam.Unchanged, a.Reason, a.Key)
 	}
 	assert.Equal(t, before, m2.Assignments(), "nothing moved")
 	assert.Equal(t, snapshotManager(m).Pools, snapshotManager(m2).Pools, "same counts")
-	// Plain re-assignment changes nothing either.
-	for i := range n {
-		a := assign(t, m2, restoreRequest(i))
-		require.Equal(t, ipam.Unchanged, a.Reason)
-	}
-	// New services get other addresses.
+	// New services get other addresses; none comes from the disabled pool.
 	seen := map[netip.Addr]bool{}
 	for _, a := range before {
 		for _, x := range a.Addrs {
@@ -92,7 +132,9 @@ func TestManagerRestore(t *testing.T) {
 		if r.SharingKey != "" {
 			continue
 		}
-		for _, x := range assign(t, m2, r).Addrs {
+		a := assign(t, m2, r)
+		assert.NotEqual(t, "retired", a.Pool, "a disabled pool makes no new assignments")
+		for _, x := range a.Addrs {
 			assert.False(t, seen[x], "%s got %s, already held", r.Key, x)
 		}
 	}

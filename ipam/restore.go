@@ -31,7 +31,7 @@ func (m *Manager) Restore(reqs []Request) []error {
 	ports := make([]Port, 0, nports) // one backing array for all ports
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.reserve(len(order), naddrs)
+	m.reserve(order, naddrs)
 	for _, o := range order {
 		m.req = request{Request: reqs[o.i]}
 		req := &m.req
@@ -49,10 +49,24 @@ func (m *Manager) Restore(reqs []Request) []error {
 }
 
 // A restoreItem is a valid request to restore, by index in the caller's
-// slice, with the first of its addresses.
+// slice, with the first of its addresses as a sort key (IPv4 first).
 type restoreItem struct {
-	first netip.Addr
+	v6    bool
+	first uint128
 	i     int
+}
+
+func (a *restoreItem) compare(b *restoreItem, reqs []Request) int {
+	switch {
+	case a.v6 != b.v6:
+		if b.v6 {
+			return -1
+		}
+		return 1
+	case a.first != b.first:
+		return cmpU128(a.first, b.first)
+	}
+	return cmp.Or(cmp.Compare(reqs[a.i].Key, reqs[b.i].Key), cmp.Compare(a.i, b.i))
 }
 
 // restoreOrder validates reqs, setting errs for invalid ones, and returns
@@ -70,24 +84,40 @@ func restoreOrder(reqs []Request, errs []error) (order []restoreItem, nports, na
 			errs[i] = errorf("%w: service %q: no addresses to restore", ErrInvalidRequest, r.Key)
 			continue
 		}
-		order = append(order, restoreItem{first: slices.MinFunc(r.Addrs, netip.Addr.Compare), i: i})
+		first := slices.MinFunc(r.Addrs, netip.Addr.Compare)
+		order = append(order, restoreItem{v6: first.Is6(), first: u128From(first), i: i})
 		nports += len(r.Ports)
 		naddrs += len(r.Addrs)
 	}
-	slices.SortFunc(order, func(a, b restoreItem) int {
-		return cmp.Or(a.first.Compare(b.first), cmp.Compare(reqs[a.i].Key, reqs[b.i].Key), cmp.Compare(a.i, b.i))
-	})
+	slices.SortFunc(order, func(a, b restoreItem) int { return a.compare(&b, reqs) })
 	return order, nports, naddrs
 }
 
-// reserve makes room for n more records holding up to naddrs addresses:
-// it preallocates them in slabs and grows an empty record map.
-func (m *Manager) reserve(n, naddrs int) {
+// reserve makes room for the records of order, holding up to naddrs
+// addresses: it preallocates them in slabs and sizes the empty maps of
+// the Manager and of the pools that will hold them.
+func (m *Manager) reserve(order []restoreItem, naddrs int) {
+	n := len(order)
 	if len(m.records) == 0 && n > 0 {
 		m.records = make(map[string]*record, n)
 	}
 	m.recSlab = make([]record, 0, n)
 	m.holderSlab = make([]holder, 0, naddrs)
+	counts := make(map[*pool]int)
+	for _, o := range order {
+		a := o.first.addr(IPv4)
+		if o.v6 {
+			a = o.first.addr(IPv6)
+		}
+		if e := m.index.lookup(a); e != nil {
+			counts[e.pool]++
+		}
+	}
+	for p, c := range counts {
+		if len(p.holders) == 0 {
+			p.holders = make(map[netip.Addr]*holder, c)
+		}
+	}
 }
 
 // restore adopts the addresses of req, or changes nothing and fails.
@@ -106,7 +136,7 @@ func (m *Manager) restore(req *request) error {
 		t.rollback()
 		return err
 	}
-	t.setRecord(req.Key, rec)
+	t.addRecord(req.Key, rec)
 	return nil
 }
 

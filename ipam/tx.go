@@ -166,6 +166,12 @@ func (t *tx) setRecord(key string, r *record) {
 	t.ops = append(t.ops, undo{kind: undoRecord, key: key, prev: prev, cur: r})
 }
 
+// addRecord sets the record of key, which has none, to r.
+func (t *tx) addRecord(key string, r *record) {
+	t.m.setRecord(key, nil, r)
+	t.ops = append(t.ops, undo{kind: undoRecord, key: key, cur: r})
+}
+
 // setRecord replaces the record old of key by r (nil: none), keeping pool
 // service counts.
 func (m *Manager) setRecord(key string, old, r *record) {
