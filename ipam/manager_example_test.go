@@ -72,23 +72,55 @@ func ExampleManager_Pools() {
 	// new: in use [10.0.0.128/25 10.0.1.0/24], free 380, conflicts []
 }
 
-// After a restart, a controller restores every service's addresses before
-// assigning new ones; a changed service is moved, and the result says why.
+// A changed service is moved, and the result says why; one that no pool
+// can serve any more loses its addresses.
 func ExampleManager_Assign() {
 	m := ipam.NewManager()
 	_ = m.SetPool(ipam.Pool{Name: "web", Priority: 1, ServiceSelector: selector.MustParse("tier=web"),
 		Ranges: []ipam.Range{ipam.MustParseRange("10.0.0.0/24")}})
-	_ = m.SetPool(ipam.Pool{Name: "default", Ranges: []ipam.Range{ipam.MustParseRange("10.1.0.0/24")}})
+	_ = m.SetPool(ipam.Pool{Name: "batch", ServiceSelector: selector.MustParse("tier=batch"),
+		Ranges: []ipam.Range{ipam.MustParseRange("10.1.0.0/24")}})
 
-	restored, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "web"},
-		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.42")}})
-	fmt.Println(restored.Reason, restored.Pool, restored.Addrs)
-	same, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "web"}})
-	fmt.Println(same.Reason, same.Addrs)
-	moved, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "batch"}})
-	fmt.Printf("%v: %v → %s %v\n", moved.Reason, moved.Previous.Addrs, moved.Pool, moved.Addrs)
+	a, _ := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "web"}})
+	fmt.Println(a.Reason, a.Pool, a.Addrs)
+	a, _ = m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "web"}})
+	fmt.Println(a.Reason, a.Addrs)
+	a, _ = m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "batch"}})
+	fmt.Printf("%v: %v → %s %v\n", a.Reason, a.Previous.Addrs, a.Pool, a.Addrs)
+	a, err := m.Assign(ipam.Request{Key: "shop/front", Labels: selector.Set{"tier": "none"}})
+	fmt.Println(a.Reason, a.Previous.Addrs, errors.Is(err, ipam.ErrNoPool))
 	// Output:
-	// assigned web [10.0.0.42]
-	// unchanged [10.0.0.42]
-	// pool no longer selects the service: [10.0.0.42] → default [10.1.0.1]
+	// assigned web [10.0.0.1]
+	// unchanged [10.0.0.1]
+	// pool no longer selects the service: [10.0.0.1] → batch [10.1.0.1]
+	// released [10.1.0.1] true
+}
+
+// After a restart, a controller restores every service's addresses, read
+// back from the services' status, before assigning any: a disabled pool
+// keeps its services, and what is no longer valid is refused.
+func ExampleManager_Restore() {
+	m := ipam.NewManager()
+	_ = m.SetPool(ipam.Pool{Name: "web", ServiceSelector: selector.MustParse("tier=web"),
+		Ranges: []ipam.Range{ipam.MustParseRange("10.0.0.0/24")}})
+	_ = m.SetPool(ipam.Pool{Name: "old", Disabled: true,
+		Ranges: []ipam.Range{ipam.MustParseRange("10.9.0.0-10.9.0.255")}})
+
+	errs := m.Restore([]ipam.Request{
+		{Key: "shop/front", Labels: selector.Set{"tier": "web"}, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.42")}},
+		{Key: "shop/legacy", Addrs: []netip.Addr{netip.MustParseAddr("10.9.0.7")}},
+		{Key: "shop/moved", Labels: selector.Set{"tier": "db"}, Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.43")}},
+	})
+	for _, err := range errs {
+		fmt.Println(err)
+	}
+	for _, a := range m.Assignments() {
+		fmt.Println(a)
+	}
+	// Output:
+	// <nil>
+	// <nil>
+	// ipam: service "shop/moved", pool "web": the pool holding [10.0.0.43] does not select the service: no pool
+	// shop/front: web [10.0.0.42]
+	// shop/legacy: old [10.9.0.7]
 }
