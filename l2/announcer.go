@@ -15,13 +15,6 @@ import (
 	"github.com/lbkit/lbkit/internal/keyset"
 )
 
-// Errors returned by this package, wrapped; test with errors.Is.
-var (
-	ErrClosed         = errors.New("l2: announcer closed")
-	ErrInvalidConfig  = errors.New("l2: invalid config")
-	ErrInvalidService = errors.New("l2: invalid service")
-)
-
 // Defaults for Config.
 const (
 	DefaultGratuitousCount    = 3
