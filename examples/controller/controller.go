@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/ipam"
@@ -34,6 +33,19 @@ type Service struct {
 
 // Key returns "namespace/name".
 func (s Service) Key() string { return s.Namespace + "/" + s.Name }
+
+// request returns the ipam request of s for the addresses addrs.
+func (s Service) request(addrs []netip.Addr) ipam.Request {
+	return ipam.Request{
+		Key:             s.Key(),
+		Labels:          s.Labels,
+		NamespaceLabels: s.NamespaceLabels,
+		Families:        s.Families,
+		Addrs:           addrs,
+		SharingKey:      s.SharingKey,
+		Ports:           s.Ports,
+	}
+}
 
 // An EventType says what happened to a service.
 type EventType uint8
@@ -113,15 +125,7 @@ func (c *Controller) Reconcile(ctx context.Context, ev Event) (Status, error) {
 	if ev.Type == Deleted {
 		return Status{}, c.remove(ctx, key)
 	}
-	a, err := c.ipam.Assign(ipam.Request{
-		Key:             key,
-		Labels:          svc.Labels,
-		NamespaceLabels: svc.NamespaceLabels,
-		Families:        svc.Families,
-		Addrs:           svc.Requested,
-		SharingKey:      svc.SharingKey,
-		Ports:           svc.Ports,
-	})
+	a, err := c.ipam.Assign(svc.request(svc.Requested))
 	if err != nil {
 		return Status{}, errors.Join(err, c.remove(ctx, key)) // err names the service
 	}
@@ -147,22 +151,29 @@ func (c *Controller) remove(ctx context.Context, key string) error {
 }
 
 // Restore is what a controller does once at start, before handling events:
-// services that already have addresses (Status) ask for exactly those, so
-// nothing moves across a restart; only then do the others get new ones.
-// It returns the status of every service that got addresses, by key, and
-// the errors of the others joined; those, like any failed event, are
-// retried by requeueing (a plain Reconcile, which ignores Status).
+// Manager.Restore adopts in one call the addresses every service already
+// has (Status), so nothing moves across a restart and no new service can
+// take them; then every service is reconciled as usual, which announces
+// the restored addresses and gives the others (new services, and those
+// whose addresses are no longer valid) new ones. It returns the status of
+// every service that holds addresses, by key, and the errors joined: why a
+// service's addresses were not restored, and failed reconciliations, which
+// are retried by requeueing.
 func (c *Controller) Restore(ctx context.Context, svcs []Service) (map[string]Status, error) {
-	ordered := slices.Clone(svcs)
-	slices.SortStableFunc(ordered, func(a, b Service) int {
-		return boolInt(len(b.Status) > 0) - boolInt(len(a.Status) > 0)
-	})
-	out := map[string]Status{}
-	var errs []error
-	for _, svc := range ordered {
-		if len(svc.Status) > 0 && len(svc.Requested) == 0 {
-			svc.Requested = svc.Status
+	var reqs []ipam.Request
+	for _, svc := range svcs {
+		if len(svc.Status) > 0 {
+			reqs = append(reqs, svc.request(svc.Status))
 		}
+	}
+	var errs []error
+	for i, err := range c.ipam.Restore(reqs) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: not restored: %w", reqs[i].Key, err))
+		}
+	}
+	out := map[string]Status{}
+	for _, svc := range svcs {
 		st, err := c.Reconcile(ctx, Event{Type: Added, Service: svc})
 		if err != nil {
 			errs = append(errs, err)
@@ -171,13 +182,6 @@ func (c *Controller) Restore(ctx context.Context, svcs []Service) (map[string]St
 		out[svc.Key()] = st
 	}
 	return out, errors.Join(errs...)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Run reconciles events until ctx ends or events is closed, reporting each

@@ -182,11 +182,31 @@ func TestRestoreConflict(t *testing.T) {
 	a := deathstar(selector.Set{"org": "empire"})
 	a.Status = []netip.Addr{v4}
 	b := Service{Namespace: "scarif", Name: "citadel", Labels: selector.Set{"org": "empire"}, Status: []netip.Addr{v4}}
-	sts, err := f.ctrl.Restore(context.Background(), []Service{a, b})
+	sts, err := f.ctrl.Restore(context.Background(), []Service{b, a})
 	require.ErrorIs(t, err, ipam.ErrInUse)
-	assert.Contains(t, err.Error(), "scarif/citadel")
-	assert.Equal(t, []netip.Addr{v4}, sts["batuu/deathstar"].Addrs)
-	assert.NotContains(t, sts, "scarif/citadel")
+	assert.Contains(t, err.Error(), "scarif/citadel: not restored")
+	assert.Equal(t, []netip.Addr{v4}, sts["batuu/deathstar"].Addrs, "the first in address then key order keeps it")
+	assert.Equal(t, ipam.Assigned, sts["scarif/citadel"].Reason, "the other gets a new address")
+	assert.NotContains(t, sts["scarif/citadel"].Addrs, v4)
+}
+
+// A disabled pool keeps the services restored into it, and takes no new
+// ones.
+func TestRestoreDisabledPool(t *testing.T) {
+	f := newFixture(t)
+	st, ok := f.m.Pool("empire-ip-pool")
+	require.True(t, ok)
+	p := ipam.Pool{Name: st.Name, Ranges: st.Ranges, Disabled: true,
+		ServiceSelector: selector.MustParse("org=empire")}
+	require.NoError(t, f.m.SetPool(p))
+	old := deathstar(selector.Set{"org": "empire"})
+	old.Status = []netip.Addr{v4, v6}
+	fresh := Service{Namespace: "scarif", Name: "vault", Labels: selector.Set{"org": "empire"}}
+	sts, err := f.ctrl.Restore(context.Background(), []Service{fresh, old})
+	require.ErrorIs(t, err, ipam.ErrNoPool, "the new service finds no enabled pool")
+	assert.Equal(t, []netip.Addr{v4, v6}, sts["batuu/deathstar"].Addrs)
+	assert.Equal(t, []netip.Addr{v4, v6}, f.l2.Addrs(), "restored addresses are announced")
+	assert.NotContains(t, sts, "scarif/vault")
 }
 
 // Run drives Reconcile from an event channel, in order.
@@ -215,9 +235,10 @@ func TestRun(t *testing.T) {
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, run(context.Background(), nil, &out))
+	assert.Contains(t, out.String(), "listed  scarif/citadel   [172.18.255.203] from empire-ip-pool (unchanged)")
 	assert.Contains(t, out.String(), "added   batuu/deathstar  [172.18.255.201 2001:db8:dead:beef::1] from empire-ip-pool (assigned)")
 	assert.Contains(t, out.String(), "no pool")
-	assert.Contains(t, out.String(), "answering for [] at the end")
+	assert.Contains(t, out.String(), "answering for [172.18.255.203] at the end", "the listed service stays")
 }
 
 // A bad flag value fails the command without leaving the BGP speaker

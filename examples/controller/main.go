@@ -2,7 +2,9 @@
 // ipam.Manager hands out addresses from pools, and announce.Multi fans them
 // out to a bgp.Speaker wrapped in announce.Select(announced=bgp) and an l2
 // announcer wrapped in announce.Select(org=empire), all driven by service
-// add/update/delete events in a reconcile loop (Controller.Reconcile).
+// add/update/delete events in a reconcile loop (Controller.Reconcile). On
+// start, Controller.Restore keeps the addresses the listed services already
+// have (Manager.Restore) before any event is handled.
 //
 // Here the events come from a short script; a Kubernetes controller feeds
 // the same loop from a service informer. Its unit test (controller_test.go)
@@ -20,10 +22,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/announce/announcetest"
@@ -97,6 +101,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	defer ann.Close()
 
 	c := NewController(m, ann, log)
+	// On start, before any event: keep the addresses the listed services
+	// already have.
+	sts, err := c.Restore(ctx, listed())
+	for _, key := range slices.Sorted(maps.Keys(sts)) {
+		fmt.Fprintf(out, "%-7s %-16s %v from %s (%v)\n", "listed", key, sts[key].Addrs, sts[key].Pool, sts[key].Reason)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "restore: %v\n", err)
+	}
 	events := make(chan Event)
 	go func() {
 		defer close(events)
@@ -131,6 +144,13 @@ func asn32(name string, v uint) (uint32, error) {
 		return 0, fmt.Errorf("%s %d: AS numbers have 32 bits", name, v)
 	}
 	return uint32(v), nil
+}
+
+// listed are the services the informer lists at start: one was given an
+// address before the controller restarted.
+func listed() []Service {
+	return []Service{{Namespace: "scarif", Name: "citadel", Labels: selector.Set{"org": "empire"},
+		Status: []netip.Addr{netip.MustParseAddr("172.18.255.203")}}}
 }
 
 // script is the demo's sequence of informer events.
