@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,4 +64,22 @@ func TestDefaultModeCancelled(t *testing.T) {
 	cfg, err := manifest.Load("manifests")
 	require.NoError(t, err)
 	require.Error(t, lab.RunLoopback(ctx, &out, cfg, slog.New(slog.DiscardHandler), story))
+}
+
+// TestDefaultModeL2Mismatch checks that an L2 policy selecting none of the
+// node's interfaces fails step 5 with a reason.
+func TestDefaultModeL2Mismatch(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{manifest.PoolFile, manifest.BGPFile, manifest.L2File} {
+		b, err := os.ReadFile(filepath.Join("manifests", f))
+		require.NoError(t, err)
+		if f == manifest.L2File {
+			b = []byte(strings.Replace(string(b), "^seg[0-9]+$", "^eth[0-9]+$", 1))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 1, run([]string{"-manifests", dir}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "step 5:")
+	assert.Contains(t, errOut.String(), `interfaces ["^eth[0-9]+$"] do not select the node's seg0`)
 }

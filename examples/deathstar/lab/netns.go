@@ -321,7 +321,12 @@ func (w *node) ExpectHost(ctx context.Context, addr netip.Addr, reachable bool) 
 }
 
 func (w *node) NewL2(ctx context.Context, cfg l2.Config) (*l2.Announcer, error) {
-	return l2.New(ctx, cfg)
+	a, err := l2.New(ctx, cfg)
+	if err == nil && len(a.Interfaces()) == 0 {
+		_ = a.Close()
+		return nil, fmt.Errorf("interfaces %q match none of the node's", cfg.Interfaces)
+	}
+	return a, err
 }
 
 func (w *node) ExpectWithdrawn(ctx context.Context, _ netip.Addr) error {
