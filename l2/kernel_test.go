@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -279,7 +278,7 @@ type failoverLab struct {
 	host       *netns.NS
 	a, b       *nodeProc // a leads while alive
 	macA, macB string
-	mon        *neighMonitor
+	mon        *netns.NeighMonitor
 }
 
 func newFailoverLab(tb testing.TB) *failoverLab {
@@ -292,7 +291,7 @@ func newFailoverLab(tb testing.TB) *failoverLab {
 	require.NoError(tb, h.Addr("br0", "10.77.0.1/24"))
 	require.NoError(tb, h.Addr("br0", "2001:db8:77::1/64"))
 	hostRoutes(tb, h, "br0")
-	lab.mon = startNeighMonitor(tb, h)
+	lab.mon = h.MonitorNeigh(tb)
 
 	// node-a must lead kSvcKey while alive: check the hash agrees.
 	e := NewRendezvous("", "node-a", "node-b")
@@ -323,7 +322,7 @@ func newFailoverLab(tb testing.TB) *failoverLab {
 		out, err := run(h, "ping", "-c", "1", "-W", "3", addr)
 		require.NoError(tb, err, out)
 	}
-	lab.mon.wait(tb, kSvc4, lab.macA)
+	lab.mon.Wait(tb, kSvc4, lab.macA, 10*time.Second)
 	return lab
 }
 
@@ -337,74 +336,13 @@ func (lab *failoverLab) failover(tb testing.TB) (v4, v6 time.Duration) {
 	lab.b.do(tb, "alive node-a")
 	lab.b.waitAnswering(tb, 0)
 	lab.a.do(tb, "alive node-a")
-	lab.mon.wait(tb, kSvc4, lab.macA)
-	lab.mon.wait(tb, kSvc6, lab.macA)
+	lab.mon.Wait(tb, kSvc4, lab.macA, 10*time.Second)
+	lab.mon.Wait(tb, kSvc6, lab.macA, 10*time.Second)
 	lab.a.do(tb, "dead node-a") // the leader is gone
 	lab.a.waitAnswering(tb, 0)
 	t0 := time.Now()
 	lab.b.do(tb, "dead node-a") // the survivor learns it
-	return lab.mon.wait(tb, kSvc4, lab.macB).Sub(t0), lab.mon.wait(tb, kSvc6, lab.macB).Sub(t0)
-}
-
-// A neighMonitor follows `ip monitor neigh` in a namespace, recording for
-// each address its latest MAC and when that was seen.
-type neighMonitor struct {
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every update
-	mac     map[string]string
-	at      map[string]time.Time
-}
-
-func startNeighMonitor(tb testing.TB, ns *netns.NS) *neighMonitor {
-	m := &neighMonitor{changed: make(chan struct{}), mac: map[string]string{}, at: map[string]time.Time{}}
-	cmd := ns.Command("ip", "monitor", "neigh")
-	cmd.Stdout = nil
-	out, err := cmd.StdoutPipe()
-	require.NoError(tb, err)
-	require.NoError(tb, ns.Start(cmd))
-	tb.Cleanup(func() { ns.Stop(cmd) })
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			m.record(sc.Text(), time.Now())
-		}
-	}()
-	return m
-}
-
-func (m *neighMonitor) record(line string, at time.Time) {
-	f := strings.Fields(line)
-	for i := 1; i+1 < len(f); i++ {
-		if f[i] == "lladdr" {
-			m.mu.Lock()
-			if m.mac[f[0]] != f[i+1] {
-				m.mac[f[0]], m.at[f[0]] = f[i+1], at
-				close(m.changed)
-				m.changed = make(chan struct{})
-			}
-			m.mu.Unlock()
-			return
-		}
-	}
-}
-
-// wait returns when addr was first seen at mac.
-func (m *neighMonitor) wait(tb testing.TB, addr, mac string) time.Time {
-	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		m.mu.Lock()
-		got, at, ch := m.mac[addr], m.at[addr], m.changed
-		m.mu.Unlock()
-		if got == mac {
-			return at
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			tb.Fatalf("host entry for %s is %q, want %s", addr, got, mac)
-		}
-	}
+	return lab.mon.Wait(tb, kSvc4, lab.macB, 10*time.Second).Sub(t0), lab.mon.Wait(tb, kSvc6, lab.macB, 10*time.Second).Sub(t0)
 }
 
 // TestKernelFailover moves the service between two nodes bridged to a host
@@ -423,11 +361,11 @@ func TestKernelFailover(t *testing.T) {
 		lab.b.do(t, "alive node-a")
 		lab.b.waitAnswering(t, 0)
 		lab.a.do(t, "alive node-a")
-		lab.mon.wait(t, kSvc4, lab.macA)
+		lab.mon.Wait(t, kSvc4, lab.macA, 10*time.Second)
 		lab.a.ns.Stop(lab.a.cmd) // gone without a word
 		t0 := time.Now()
 		lab.b.do(t, "dead node-a")
-		d := lab.mon.wait(t, kSvc4, lab.macB).Sub(t0)
+		d := lab.mon.Wait(t, kSvc4, lab.macB, 10*time.Second).Sub(t0)
 		t.Logf("failover after kill: IPv4 %v", d)
 		out, err := run(lab.host, "curl", "-sS", "--max-time", "5", "http://"+kSvc4+"/v1/")
 		require.NoError(t, err, out)

@@ -1,7 +1,6 @@
 package gossip_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -120,7 +118,7 @@ type lab struct {
 	host  *netns.NS
 	nodes []*node
 	join  string
-	mon   *neighMonitor
+	mon   *netns.NeighMonitor
 }
 
 func newLab(t *testing.T) *lab {
@@ -136,7 +134,7 @@ func newLab(t *testing.T) *lab {
 	require.NoError(t, h.Addr("br1", "10.88.0.1/24"))
 	h.MustRun(t, "ip", "route", "add", nsSvc4+"/32", "dev", "br0")
 	h.MustRun(t, "ip", "-6", "route", "add", nsSvc6+"/128", "dev", "br0")
-	lb.mon = startNeighMonitor(t, h)
+	lb.mon = h.MonitorNeigh(t)
 	var join []string
 	for i := range 3 {
 		join = append(join, fmt.Sprintf("10.88.0.1%d:7946", i+1))
@@ -223,7 +221,7 @@ func (lb *lab) waitConverged(t *testing.T, nodes ...*node) *node {
 	}
 	for _, ad := range []string{nsSvc4, nsSvc6} {
 		_, _ = lb.host.Run("ping", "-c", "1", "-W", "2", ad) // create or refresh the entry
-		lb.mon.wait(t, ad, leader.mac, 30*time.Second)
+		lb.mon.Wait(t, ad, leader.mac, 30*time.Second)
 	}
 	return leader
 }
@@ -232,8 +230,8 @@ func (lb *lab) waitConverged(t *testing.T, nodes ...*node) *node {
 // and returns the later of the two times it saw that.
 func (lb *lab) moved(t *testing.T, mac string) time.Time {
 	t.Helper()
-	t4 := lb.mon.wait(t, nsSvc4, mac, 20*time.Second)
-	t6 := lb.mon.wait(t, nsSvc6, mac, 20*time.Second)
+	t4 := lb.mon.Wait(t, nsSvc4, mac, 20*time.Second)
+	t6 := lb.mon.Wait(t, nsSvc6, mac, 20*time.Second)
 	if t6.After(t4) {
 		return t6
 	}
@@ -271,6 +269,25 @@ func summary(ds []time.Duration) string {
 	return fmt.Sprintf("%d runs: min %v p50 %v p95 %v max %v", len(s), q(0), q(50), q(95), q(100))
 }
 
+// failovers times runs failovers: fail takes the leader out, the host's
+// entries must follow the next leader and curl reach it, and restore
+// brings the old leader back.
+func (lb *lab) failovers(t *testing.T, what string, runs int, fail, restore func(leader *node)) {
+	t.Helper()
+	var ds []time.Duration
+	for range runs {
+		leader := leaderOf(lb.nodes)
+		next := leaderOf(slices.DeleteFunc(slices.Clone(lb.nodes), func(n *node) bool { return n == leader }))
+		t0 := time.Now()
+		fail(leader)
+		ds = append(ds, lb.moved(t, next.mac).Sub(t0))
+		lb.curl(t, next)
+		restore(leader)
+		lb.waitConverged(t, lb.nodes...)
+	}
+	t.Logf("%s failover, %s", what, summary(ds))
+}
+
 // TestNetnsFailover kills the leader's process, closes it, takes its
 // service link down, and partitions it, and checks that the host's
 // neighbour entries (IPv4 and IPv6) follow the new leader. It logs the
@@ -280,56 +297,34 @@ func TestNetnsFailover(t *testing.T) {
 	runs := failoverRuns()
 
 	t.Run("leader killed", func(t *testing.T) {
-		var ds []time.Duration
-		for range runs {
-			leader := leaderOf(lb.nodes)
-			rest := slices.DeleteFunc(slices.Clone(lb.nodes), func(n *node) bool { return n == leader })
-			next := leaderOf(rest)
-			t0 := time.Now()
+		lb.failovers(t, "SIGKILL", runs, func(leader *node) {
 			require.NoError(t, syscall.Kill(-leader.cmd.Process.Pid, syscall.SIGKILL))
-			ds = append(ds, lb.moved(t, next.mac).Sub(t0))
-			lb.curl(t, next)
+		}, func(leader *node) {
 			leader.child.Kill() // reap
 			lb.start(t, leader, nsSecret)
-			lb.waitConverged(t, lb.nodes...)
-		}
-		t.Logf("SIGKILL failover, %s", summary(ds))
+		})
 	})
 
 	t.Run("graceful close", func(t *testing.T) {
-		var ds []time.Duration
-		for range runs {
-			leader := leaderOf(lb.nodes)
-			rest := slices.DeleteFunc(slices.Clone(lb.nodes), func(n *node) bool { return n == leader })
-			next := leaderOf(rest)
-			t0 := time.Now()
+		lb.failovers(t, "Close", runs, func(leader *node) {
 			require.NoError(t, leader.child.Call(context.Background(), "close", nil, nil))
-			ds = append(ds, lb.moved(t, next.mac).Sub(t0))
-			lb.curl(t, next)
+		}, func(leader *node) {
 			_ = leader.child.Close()
 			lb.start(t, leader, nsSecret)
-			lb.waitConverged(t, lb.nodes...)
-		}
-		t.Logf("Close failover, %s", summary(ds))
+		})
 	})
 
 	// The leader keeps gossiping on eth1: it is taken out of the election
 	// because its announcer reports that no interface is up.
 	t.Run("leader link down", func(t *testing.T) {
-		var ds []time.Duration
-		for range runs {
-			leader := leaderOf(lb.nodes)
-			rest := slices.DeleteFunc(slices.Clone(lb.nodes), func(n *node) bool { return n == leader })
-			next := leaderOf(rest)
-			t0 := time.Now()
+		lb.failovers(t, "link-down", runs, func(leader *node) {
 			leader.ns.MustRun(t, "ip", "link", "set", "eth0", "down")
-			ds = append(ds, lb.moved(t, next.mac).Sub(t0))
-			lb.curl(t, next)
-			assert.Len(t, next.state(t).Members, 3, "the leader is still a member")
+		}, func(leader *node) {
+			for _, n := range lb.nodes {
+				assert.Len(t, n.state(t).Members, 3, "the leader is still a member")
+			}
 			leader.ns.MustRun(t, "ip", "link", "set", "eth0", "up")
-			lb.waitConverged(t, lb.nodes...)
-		}
-		t.Logf("link-down failover, %s", summary(ds))
+		})
 	})
 
 	// Cut from the gossip segment, the leader keeps answering and the
@@ -372,63 +367,4 @@ func TestNetnsFailover(t *testing.T) {
 			assert.Equal(t, []string{"node1", "node2", "node3"}, n.state(t).Members)
 		}
 	})
-}
-
-// A neighMonitor follows `ip monitor neigh` in a namespace, recording for
-// each address its latest MAC and when it was first seen there.
-type neighMonitor struct {
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every update
-	mac     map[string]string
-	at      map[string]time.Time
-}
-
-func startNeighMonitor(t *testing.T, ns *netns.NS) *neighMonitor {
-	m := &neighMonitor{changed: make(chan struct{}), mac: map[string]string{}, at: map[string]time.Time{}}
-	cmd := ns.Command("ip", "monitor", "neigh")
-	cmd.Stdout = nil
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, ns.Start(cmd))
-	t.Cleanup(func() { ns.Stop(cmd) })
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			m.record(strings.Fields(sc.Text()), time.Now())
-		}
-	}()
-	return m
-}
-
-func (m *neighMonitor) record(f []string, at time.Time) {
-	i := slices.Index(f, "lladdr")
-	if len(f) == 0 || i < 0 || i+1 >= len(f) {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.mac[f[0]] != f[i+1] {
-		m.mac[f[0]], m.at[f[0]] = f[i+1], at
-		close(m.changed)
-		m.changed = make(chan struct{})
-	}
-}
-
-// wait returns when addr was first seen at mac.
-func (m *neighMonitor) wait(t *testing.T, addr, mac string, timeout time.Duration) time.Time {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		m.mu.Lock()
-		got, at, ch := m.mac[addr], m.at[addr], m.changed
-		m.mu.Unlock()
-		if got == mac {
-			return at
-		}
-		select {
-		case <-ch:
-		case <-deadline:
-			t.Fatalf("host entry for %s is %q, want %s", addr, got, mac)
-		}
-	}
 }
