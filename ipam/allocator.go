@@ -131,7 +131,7 @@ type space struct {
 	family   Family
 	ranges   []interval // configured ranges, merged where adjacent, sorted
 	reserved []uint128  // sorted
-	capacity *big.Int   // addresses in ranges minus reserved ones
+	capacity uint128    // addresses in ranges minus reserved ones (the IPv4-mapped block excluded, it fits)
 	used     uint128
 	free     *btree.BTreeG[interval]
 	bm       *blocks  // bitmaps of crowded blocks; nil with Random
@@ -202,7 +202,7 @@ func sortRanges(ranges []Range) ([]Range, error) {
 // newSpace builds the state of family f from sorted ranges, or returns nil
 // if there is no range of f.
 func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
-	s := &space{family: f, capacity: new(big.Int), free: btree.NewG(btreeDegree, intervalLess)}
+	s := &space{family: f, free: btree.NewG(btreeDegree, intervalLess)}
 	if cfg.strategy == Random {
 		s.w = newWeights()
 	} else if cfg.blockShift >= 0 {
@@ -220,7 +220,7 @@ func newSpace(f Family, sorted []Range, cfg allocConfig) *space {
 			continue
 		}
 		for _, iv := range withoutMapped(r.bounds()) {
-			s.capacity.Add(s.capacity, spanSize(iv.lo, iv.hi))
+			s.capacity = s.capacity.add(size(iv))
 			if n := len(s.ranges); n > 0 && s.ranges[n-1].hi.addOne() == iv.lo {
 				s.ranges[n-1].hi = iv.hi
 			} else {
@@ -259,7 +259,7 @@ func (a *Allocator) reserve(cfg allocConfig) error {
 		if it, ok := s.find(v); ok {
 			s.take(it, v)
 			s.reserved = append(s.reserved, v)
-			s.capacity.Sub(s.capacity, big.NewInt(1))
+			s.capacity = s.capacity.subOne()
 		}
 	}
 	for _, s := range a.fams {
@@ -439,7 +439,7 @@ func (a *Allocator) Free(f Family) *big.Int {
 	if s == nil {
 		return new(big.Int)
 	}
-	return new(big.Int).Sub(s.capacity, s.used.big())
+	return s.capacity.sub(s.used).big()
 }
 
 // Used returns the exact number of allocated addresses of family f.
@@ -451,6 +451,14 @@ func (a *Allocator) Used(f Family) *big.Int {
 	return s.used.big()
 }
 
+// counts returns the numbers of free and used addresses of family f.
+func (a *Allocator) counts(f Family) (free, used uint128) {
+	if s := a.space(f); s != nil {
+		return s.capacity.sub(s.used), s.used
+	}
+	return uint128{}, uint128{}
+}
+
 // capacity returns the number of addresses of family f that can be
 // allocated: the size of its ranges minus reserved addresses.
 func (a *Allocator) capacity(f Family) *big.Int {
@@ -458,7 +466,7 @@ func (a *Allocator) capacity(f Family) *big.Int {
 	if s == nil {
 		return new(big.Int)
 	}
-	return new(big.Int).Set(s.capacity)
+	return s.capacity.big()
 }
 
 // btreeDegree is the degree of the free-interval trees; 8 to 32 measure

@@ -214,7 +214,7 @@ func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
 	}
 	var tried, whys []string
 	var errs joined
-	for _, p := range m.order {
+	for _, p := range m.candidates(req) {
 		if p.cfg.Disabled || p.cfg.ManualOnly || !p.selects(req) {
 			continue
 		}
@@ -238,6 +238,18 @@ func (m *Manager) placeAuto(t *tx, req *request) (*record, error) {
 		msg: fmt.Sprintf("%sservice %q: no matching pool can serve it: %s", prefix, req.Key, strings.Join(whys, "; ")),
 		err: errs,
 	}
+}
+
+// candidates returns the pools that may select req, in the order they are
+// tried: those the pool index finds, or every pool with scanPools.
+func (m *Manager) candidates(req *request) []*pool {
+	if m.scanPools {
+		return m.order
+	}
+	if m.byLabel == nil {
+		m.byLabel = newPoolIndex(m.order)
+	}
+	return m.byLabel.candidates(req)
 }
 
 // placeNamed assigns addresses from the pool named by req.

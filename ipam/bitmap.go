@@ -50,9 +50,10 @@ type blocks struct {
 	order     *btree.BTreeG[*block] // by start
 }
 
+// newBlocks returns an empty set of bitmaps; its map and tree are made
+// with the first bitmap.
 func newBlocks(shift uint, convertAt int) *blocks {
-	return &blocks{shift: shift, convertAt: convertAt, byStart: map[uint128]*block{},
-		order: btree.NewG(btreeDegree, blockLess)}
+	return &blocks{shift: shift, convertAt: convertAt}
 }
 
 // bounds returns the first and last address of the block holding v.
@@ -73,7 +74,7 @@ func (bs *blocks) of(v uint128) *block {
 
 // lowest returns the lowest bitmap, or nil.
 func (bs *blocks) lowest() *block {
-	if bs == nil || bs.order.Len() == 0 {
+	if bs == nil || bs.order == nil || bs.order.Len() == 0 {
 		return nil
 	}
 	b, _ := bs.order.Min()
@@ -188,6 +189,9 @@ func (s *space) crowded(v uint128) {
 				break
 			}
 		}
+	}
+	if s.bm.order == nil {
+		s.bm.byStart, s.bm.order = map[uint128]*block{}, btree.NewG(btreeDegree, blockLess)
 	}
 	s.bm.byStart[lo] = b
 	s.bm.order.ReplaceOrInsert(b)

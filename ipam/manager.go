@@ -16,7 +16,9 @@ import (
 //
 // Each pool has an Allocator over its ranges in use, so choosing or
 // checking an address costs O(log n) in the pool's free intervals, plus one
-// selector match per pool tried. Ranges in use of all pools are indexed in
+// selector match per pool that may select the service: pools are indexed by
+// the In and = requirements of their selectors, so only pools without such
+// a requirement are matched against every service. Ranges in use of all pools are indexed in
 // one btree, so SetPool costs O(log n) per range for n ranges in all pools
 // (plus rebuilding the allocators of the pools whose ranges in use change,
 // O(k log n) for k held addresses).
@@ -24,18 +26,20 @@ import (
 // A Manager is safe for concurrent use: every method takes one lock (Pools
 // and Assignments a read lock), and none does I/O or starts goroutines.
 type Manager struct {
-	mu      sync.RWMutex
-	pools   map[string]*pool
-	order   []*pool // the order pools are tried: priority desc, name asc
-	index   *rangeIndex
-	records map[string]*record
-	log     *slog.Logger // nil: no logging
-	src     rand.Source  // nil: global source
-	dirty   []*pool      // pools whose allocator must be rebuilt
-	txlog   []undo       // reused by tx
-	txfreed []*holder    // reused by tx
-	spare   []*holder    // freed holders, for reuse
-	req     request      // the request being served, reused
+	mu        sync.RWMutex
+	pools     map[string]*pool
+	order     []*pool    // the order pools are tried: priority desc, name asc
+	byLabel   *poolIndex // pools by selector labels; nil until needed after a change
+	index     *rangeIndex
+	records   map[string]*record
+	log       *slog.Logger // nil: no logging
+	src       rand.Source  // nil: global source
+	dirty     []*pool      // pools whose allocator must be rebuilt
+	txlog     []undo       // reused by tx
+	txfreed   []*holder    // reused by tx
+	spare     []*holder    // freed holders, for reuse
+	req       request      // the request being served, reused
+	scanPools bool         // match every pool's selectors instead of using byLabel (benchmarks)
 	// recSlab and holderSlab preallocate the records and holders of Restore.
 	recSlab    []record
 	holderSlab []holder
@@ -167,6 +171,7 @@ func (m *Manager) upsert(p Pool) *pool {
 		m.insertOrder(st)
 	}
 	st.cfg = p
+	m.byLabel = nil // selectors, Disabled or ManualOnly may have changed
 	st.svcVirtual = mentions(p.ServiceSelector, ServiceNamespaceLabel, ServiceNameLabel)
 	st.nsVirtual = mentions(p.NamespaceSelector, NamespaceNameLabel)
 	return st
@@ -247,6 +252,7 @@ func (m *Manager) removeOrder(p *pool) {
 	if i, ok := slices.BinarySearchFunc(m.order, p, compareOrder); ok {
 		m.order = slices.Delete(m.order, i, i+1)
 	}
+	m.byLabel = nil
 }
 
 func (m *Manager) logConflicts(p *pool) {
@@ -306,8 +312,13 @@ func (m *Manager) Pools() []PoolStatus {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	st := make([]PoolStatus, len(m.order))
+	n := 0
+	for _, p := range m.order {
+		n += p.statusRanges()
+	}
+	buf := make([]Range, n) // the Ranges and Active of all pools
 	for i, p := range m.order {
-		st[i] = p.status(m.index)
+		buf = p.status(&st[i], m.index, buf)
 	}
 	return st
 }
@@ -320,7 +331,9 @@ func (m *Manager) Pool(name string) (PoolStatus, bool) {
 	if p == nil {
 		return PoolStatus{}, false
 	}
-	return p.status(m.index), true
+	var st PoolStatus
+	p.status(&st, m.index, nil)
+	return st, true
 }
 
 // Assignment returns the assignment of the service key, and whether it has

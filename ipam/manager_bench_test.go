@@ -201,3 +201,64 @@ func BenchmarkManagerRestore(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/service")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/service")
 }
+
+// manyPools returns a manager with n pools, each a v4 /24 and a v6 /64
+// selecting services labelled team=tN, all of equal priority, so a service
+// of the last pool by name has every other pool tried before it; scan
+// makes the Manager match every pool's selectors instead of using its index.
+func manyPools(b *testing.B, n int, scan bool) *ipam.Manager {
+	m := ipam.NewManager()
+	if scan {
+		ipam.ScanAllPools(m)
+	}
+	for i := range n {
+		setPool(b, m, ipam.Pool{
+			Name:            fmt.Sprintf("pool%04d", i),
+			Ranges:          rangesOf(fmt.Sprintf("10.%d.%d.0/24", i/256, i%256), fmt.Sprintf("2001:db8:%x::/64", i)),
+			ServiceSelector: selector.MustParse(fmt.Sprintf("team=t%d", i)),
+		})
+	}
+	return m
+}
+
+// BenchmarkManagerAssignPools measures Assign plus Release of a new
+// dual-stack service selected by the last of 10 or 1,000 pools, with the
+// pool index ("indexed") and with every pool's selectors matched in order
+// ("scan"). Goal at 1,000 pools ≤ 2 µs, and no slower at 10.
+func BenchmarkManagerAssignPools(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		for _, scan := range []bool{false, true} {
+			name := fmt.Sprintf("pools=%d/indexed", n)
+			if scan {
+				name = fmt.Sprintf("pools=%d/scan", n)
+			}
+			b.Run(name, func(b *testing.B) {
+				m := manyPools(b, n, scan)
+				req := ipam.Request{Key: "ns/svc",
+					Labels: selector.Set{"team": fmt.Sprintf("t%d", n-1), "app": "x"}}
+				b.ReportAllocs()
+				cpu := ipam.ProcessCPU()
+				for b.Loop() {
+					if _, err := m.Assign(req); err != nil {
+						b.Fatal(err)
+					}
+					if err := m.Release(req.Key); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportCPU(b, cpu)
+			})
+		}
+	}
+}
+
+// BenchmarkManagerPools measures Pools with 1,000 pools. Goal ≤ 200 µs.
+func BenchmarkManagerPools(b *testing.B) {
+	m := manyPools(b, 1000, false)
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(m.Pools()) != 1000 {
+			b.Fatal("pools missing")
+		}
+	}
+}

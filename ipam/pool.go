@@ -79,13 +79,13 @@ func (c Conflict) String() string {
 type PoolStatus struct {
 	Name      string
 	Ranges    []Range    // all configured ranges, sorted
-	Active    []Range    // the ranges in use: Ranges minus conflicting ones
+	Active    []Range    // the ranges in use: Ranges minus conflicting ones (Ranges itself if none conflicts)
 	Conflicts []Conflict // why the other ranges are not in use
 	Disabled  bool
 	// Services is the number of services holding addresses of the pool.
 	Services int
-	free     [2]*big.Int
-	used     [2]*big.Int
+	free     [2]uint128
+	used     [2]uint128
 }
 
 // Free returns the exact number of free addresses of family f in the
@@ -96,11 +96,11 @@ func (s PoolStatus) Free(f Family) *big.Int { return s.count(s.free, f) }
 // (a shared address counts once).
 func (s PoolStatus) Used(f Family) *big.Int { return s.count(s.used, f) }
 
-func (s PoolStatus) count(c [2]*big.Int, f Family) *big.Int {
-	if (f != IPv4 && f != IPv6) || c[familyIndex(f)] == nil {
+func (s PoolStatus) count(c [2]uint128, f Family) *big.Int {
+	if f != IPv4 && f != IPv6 {
 		return new(big.Int)
 	}
-	return new(big.Int).Set(c[familyIndex(f)])
+	return c[familyIndex(f)].big()
 }
 
 // Conflicting reports whether some of the pool's ranges are not in use.
@@ -116,6 +116,7 @@ type pool struct {
 	users   int                  // number of services holding addresses
 	dead    bool                 // deleted
 	dirty   bool                 // scheduled for rebuild
+	rank    int                  // place in Manager.order when byLabel was built
 	// svcVirtual and nsVirtual record whether the selectors use virtual labels.
 	svcVirtual, nsVirtual bool
 }
@@ -190,24 +191,52 @@ func mentions(s selector.Selector, keys ...string) bool {
 	return false
 }
 
-// status returns p's PoolStatus.
-func (p *pool) status(x *rangeIndex) PoolStatus {
-	s := PoolStatus{Name: p.name(), Disabled: p.cfg.Disabled, Services: p.users}
+// status fills s with p's status, taking its Ranges (and Active, if some
+// range conflicts) from the front of buf, allocated if too short, and
+// returns the rest of buf.
+func (p *pool) status(s *PoolStatus, x *rangeIndex, buf []Range) []Range {
+	*s = PoolStatus{Name: p.name(), Disabled: p.cfg.Disabled, Services: p.users}
+	k := len(p.entries)
+	n := p.statusRanges()
+	if len(buf) < n {
+		buf = make([]Range, n)
+	}
+	s.Ranges, s.Active, buf = buf[:0:k], buf[k:k:n], buf[n:]
 	for _, e := range p.entries {
 		s.Ranges = append(s.Ranges, e.r)
 		if e.active {
-			s.Active = append(s.Active, e.r)
+			if n > k {
+				s.Active = append(s.Active, e.r)
+			}
 			continue
 		}
 		for _, b := range x.conflicts(e) {
 			s.Conflicts = append(s.Conflicts, Conflict{Range: e.r, Pool: b.pool.name(), With: b.r})
 		}
 	}
-	for _, f := range []Family{IPv4, IPv6} {
-		s.free[familyIndex(f)] = p.alloc.Free(f)
-		s.used[familyIndex(f)] = p.alloc.Used(f)
+	switch {
+	case k == 0:
+		s.Ranges, s.Active = nil, nil
+	case n == k:
+		s.Active = s.Ranges // all in use: one slice
+	case len(s.Active) == 0:
+		s.Active = nil
 	}
-	return s
+	for _, f := range []Family{IPv4, IPv6} {
+		s.free[familyIndex(f)], s.used[familyIndex(f)] = p.alloc.counts(f)
+	}
+	return buf
+}
+
+// statusRanges returns the number of ranges status stores: Ranges, and
+// Active too if some range is not in use.
+func (p *pool) statusRanges() int {
+	for _, e := range p.entries {
+		if !e.active {
+			return 2 * len(p.entries)
+		}
+	}
+	return len(p.entries)
 }
 
 // sameRanges reports whether p's configured ranges are exactly sorted.
