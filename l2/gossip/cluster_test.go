@@ -3,8 +3,11 @@ package gossip
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +287,35 @@ func TestMeta(t *testing.T) {
 	assert.False(t, decodeReady(encodeMeta(false)))
 	assert.True(t, decodeReady(nil), "no metadata")
 	assert.True(t, decodeReady([]byte{9, flagNotReady}), "a later version")
+}
+
+// memberlist's own log lines reach the Logger, at their level.
+func TestLogger(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c1 := start(t, Config{Name: "node1", Logger: log})
+	c2 := start(t, Config{Name: "node2", Join: []string{c1.Addr().String()}, Logger: log})
+	waitMembers(t, []*Cluster{c1, c2}, "node1", "node2")
+	require.NoError(t, c2.Close())
+	out := buf.String()
+	assert.Contains(t, out, `level=INFO msg="gossip: member joined" member=node2`)
+	assert.Regexp(t, `level=DEBUG msg="memberlist: [^"]+" component=memberlist`, out)
+	assert.NotContains(t, out, "[DEBUG]", "level prefixes become levels")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
