@@ -246,6 +246,10 @@ func drain(answers <-chan answer) <-chan struct{} {
 	return done
 }
 
+// Pid returns the child's process id, for signals such as SIGSTOP that
+// freeze it.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
 // Kill stops the child at once (its whole process group, by pid) and waits
 // for it. Killing twice is harmless.
 func (c *Child) Kill() {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -106,10 +107,29 @@ func TestChild(t *testing.T) {
 	if err := c.Call(ctx, "nope", nil, nil); err == nil || err.Error() != `no such op "nope"` {
 		t.Fatalf("handler error: %v", err)
 	}
+	// A frozen child does not answer until it is thawed.
+	if err := syscall.Kill(c.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	frozen, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- c.Call(ctx, "add", []int{1}, nil) }()
+	select {
+	case err := <-errc:
+		t.Fatalf("a frozen child answered: %v", err)
+	case <-frozen.Done():
+	}
+	if err := syscall.Kill(c.Pid(), syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("call to a thawed child: %v", err)
+	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "call add\ncall iface\ncall add\ncall nope\n" {
+	if got := out.String(); got != "call add\ncall iface\ncall add\ncall nope\ncall add\n" {
 		t.Fatalf("child's stdout: %q", got)
 	}
 	if err := c.Call(ctx, "add", []int{1}, nil); !errors.Is(err, ErrChildExited) {
