@@ -205,7 +205,7 @@ func (mm *managerModel) auto(req ipam.Request, old *modelRec) (*modelPool, []net
 				(req.Families == ipam.SingleStackIPv6 && f != ipam.IPv6) {
 				continue
 			}
-			if a, ok := kept(old, p, f); ok {
+			if a, ok := mm.kept(old, p, f); ok {
 				got = append(got, a)
 			} else if a, ok := mm.lowestFree(p, f); ok {
 				got = append(got, a)
@@ -220,9 +220,21 @@ func (mm *managerModel) auto(req ipam.Request, old *modelRec) (*modelPool, []net
 	return nil, nil
 }
 
-// kept returns the live address of family f that old held in p.
-func kept(old *modelRec, p *modelPool, f ipam.Family) (netip.Addr, bool) {
-	if old == nil || old.pool != p.cfg.Name || old.gen != p.gen {
+// kept returns the live address of family f that old held in p or, if
+// old's pool was deleted, its address of family f if p can give it.
+func (mm *managerModel) kept(old *modelRec, p *modelPool, f ipam.Family) (netip.Addr, bool) {
+	if old == nil {
+		return netip.Addr{}, false
+	}
+	if q := mm.pools[old.pool]; q == nil || q.gen != old.gen {
+		for _, a := range old.addrs {
+			if ipam.FamilyOf(a) == f && p.addrs[a] && mm.heldBy(a) == "" {
+				return a, true
+			}
+		}
+		return netip.Addr{}, false
+	}
+	if old.pool != p.cfg.Name {
 		return netip.Addr{}, false
 	}
 	for a := range old.live {

@@ -138,19 +138,21 @@ type request struct {
 	// keep are the addresses, by familyIndex, that the service held in
 	// keepPool before this Assign and that are still in it: a reassignment
 	// within that pool tries them first, so that only what must move moves.
+	// If the pool was deleted (keepPool nil), every pool tries them: a pool
+	// renamed (deleted and added again with the same ranges) keeps them.
 	keepPool *pool
 	keep     [2]netip.Addr
 }
 
-// remember records the live addresses of old, the record being replaced,
-// as the ones to keep if the service stays in old's pool.
+// remember records the addresses of old, the record being replaced, as the
+// ones to keep: its live ones if the service stays in old's pool, all of
+// them in any pool if old's pool was deleted.
 func (r *request) remember(old *record) {
-	if old.pool.dead {
-		return
+	if !old.pool.dead {
+		r.keepPool = old.pool
 	}
-	r.keepPool = old.pool
 	for _, h := range old.holders {
-		if !h.dead {
+		if !h.dead || old.pool.dead {
 			r.keep[familyIndex(FamilyOf(h.addr))] = h.addr
 		}
 	}
@@ -158,7 +160,7 @@ func (r *request) remember(old *record) {
 
 // kept returns the address of family f to try first in p, or the zero Addr.
 func (r *request) kept(p *pool, f Family) netip.Addr {
-	if p != r.keepPool {
+	if r.keepPool != nil && p != r.keepPool {
 		return netip.Addr{}
 	}
 	return r.keep[familyIndex(f)]
