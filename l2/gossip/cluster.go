@@ -39,9 +39,10 @@ type Cluster struct {
 	changed chan struct{}
 	closed  bool
 
-	kick chan struct{} // readiness changed: gossip it
-	stop chan struct{} // closed by Close
-	wg   sync.WaitGroup
+	kick     chan struct{}  // readiness changed: gossip it
+	stop     chan struct{}  // closed by Close
+	readyWG  sync.WaitGroup // gossipReady: done before leaving, or it would re-advertise this node
+	rejoinWG sync.WaitGroup // rejoin: may wait for a dial; done after leaving
 }
 
 // New starts this node's membership: it listens on cfg.Bind and joins
@@ -87,7 +88,8 @@ func New(ctx context.Context, cfg Config) (*Cluster, error) {
 	if c.ml, err = memberlist.Create(mc); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
-	c.wg.Add(2)
+	c.readyWG.Add(1)
+	c.rejoinWG.Add(1)
 	go c.rejoin()
 	go c.gossipReady()
 	return c, nil
@@ -187,11 +189,12 @@ func (c *Cluster) Close() error {
 	c.closed = true
 	c.mu.Unlock()
 	close(c.stop)
-	c.wg.Wait()
+	c.readyWG.Wait()
 	err := c.ml.Leave(time.Second)
 	if err != nil {
 		c.log.Warn("gossip: leaving the cluster", "err", err)
 	}
+	c.rejoinWG.Wait()
 	if err := c.ml.Shutdown(); err != nil {
 		return err
 	}
@@ -229,7 +232,7 @@ func (c *Cluster) updateLocked() {
 // rejoin joins the peers of Config.Join that are not members, now and
 // every RejoinInterval.
 func (c *Cluster) rejoin() {
-	defer c.wg.Done()
+	defer c.rejoinWG.Done()
 	if len(c.join) == 0 {
 		return
 	}
@@ -273,7 +276,7 @@ func (c *Cluster) missingPeers() []string {
 
 // gossipReady re-advertises this node when its readiness changes.
 func (c *Cluster) gossipReady() {
-	defer c.wg.Done()
+	defer c.readyWG.Done()
 	for {
 		select {
 		case <-c.stop:

@@ -102,7 +102,8 @@ func crash(c *Cluster) {
 	c.closed = true
 	c.mu.Unlock()
 	close(c.stop)
-	c.wg.Wait()
+	c.readyWG.Wait()
+	c.rejoinWG.Wait()
 	_ = c.ml.Shutdown()
 }
 
