@@ -2,8 +2,6 @@ package gossip
 
 import "errors"
 
-// Errors returned by this package, wrapped; test with errors.Is.
-var (
-	ErrInvalidConfig = errors.New("gossip: invalid config")
-	ErrClosed        = errors.New("gossip: cluster closed")
-)
+// ErrInvalidConfig is returned, wrapped, by New for a config it cannot
+// use; test with errors.Is.
+var ErrInvalidConfig = errors.New("gossip: invalid config")
