@@ -146,6 +146,13 @@ type Peer struct {
 	// BFD runs Bidirectional Forwarding Detection with the neighbor; see
 	// BFD.
 	BFD BFD
+	// Selector limits the routes sent to this peer to those of services
+	// whose labels it matches; the zero Selector sends every route. A
+	// route shared by several services follows the service whose
+	// attributes it carries (the smallest key). UpdatePeer with a new
+	// Selector announces and withdraws the difference without resetting
+	// the session.
+	Selector selector.Selector
 }
 
 // BFD configures a peer's Bidirectional Forwarding Detection session (RFC

@@ -34,6 +34,9 @@ type nodeRequest struct {
 	Service *announce.Service
 	Key     string
 	N       int // bulk: announce N IPv4 and N IPv6 single-address services
+	// Selector is Peer.Selector for addpeer and updatepeer (a Selector
+	// does not travel as JSON).
+	Selector string
 }
 
 type nodeConfig struct {
@@ -101,10 +104,17 @@ func nodeDo(ctx context.Context, s *Speaker, req nodeRequest) (*Speaker, []PeerS
 		}
 		n, err := New(ctx, cfg)
 		return n, nil, err
-	case "addpeer":
-		return s, nil, s.AddPeer(ctx, *req.Peer)
-	case "updatepeer":
-		return s, nil, s.UpdatePeer(ctx, *req.Peer)
+	case "addpeer", "updatepeer":
+		sel, err := selector.Parse(req.Selector)
+		if err != nil {
+			return s, nil, err
+		}
+		p := *req.Peer
+		p.Selector = sel
+		if req.Op == "addpeer" {
+			return s, nil, s.AddPeer(ctx, p)
+		}
+		return s, nil, s.UpdatePeer(ctx, p)
 	case "removepeer":
 		return s, nil, s.RemovePeer(ctx, req.Addr)
 	case "announce":

@@ -37,33 +37,57 @@ func (s *Speaker) withPeers(f func() error) error {
 }
 
 func (s *Speaker) addPeerLocked(ctx context.Context, p Peer) error {
-	if p.hasNextHops() {
-		if err := s.applyPolicies(ctx, withPeer(s.peers, p)); err != nil {
-			return err
-		}
-	}
-	undo := func() {
-		if p.hasNextHops() {
-			_ = s.applyPolicies(ctx, s.peers)
-		}
-	}
-	if err := s.startBFD(ctx, p); err != nil {
-		undo()
+	next := withPeer(s.peers, p)
+	if err := s.setPeerRouting(ctx, next, p); err != nil {
 		return err
 	}
-	if err := s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
-		s.stopBFD(p.Address)
-		undo()
-		return fmt.Errorf("bgp: add peer %v: %w", p.Address, err)
+	err := s.startBFD(ctx, p)
+	if err == nil {
+		if err = s.srv.AddPeer(ctx, &api.AddPeerRequest{Peer: s.apiPeer(p)}); err != nil {
+			s.stopBFD(p.Address)
+			err = fmt.Errorf("bgp: add peer %v: %w", p.Address, err)
+		}
+	}
+	if err != nil {
+		delete(next, p.Address)
+		return errors.Join(err, s.setPeerRouting(ctx, next, Peer{Address: p.Address}))
 	}
 	s.peers[p.Address] = p
 	return nil
 }
 
+// setPeerRouting makes the routes and policies fit peers, in which p (or,
+// for a removed peer, its address) has changed: p's tag on the routes of
+// the services its Selector matches, then the export policy. peerMu is
+// held.
+func (s *Speaker) setPeerRouting(ctx context.Context, peers map[netip.Addr]Peer, p Peer) error {
+	s.mu.Lock()
+	old, had := s.selective[p.Address]
+	_, configured := peers[p.Address]
+	var err error
+	if configured && !p.Selector.IsEverything() {
+		if !had {
+			s.nextTag++
+			old.tag = s.nextTag
+		}
+		s.selective[p.Address] = selectivePeer{sel: p.Selector, tag: old.tag}
+		err = s.retag()
+	} else if had {
+		delete(s.selective, p.Address)
+		err = s.retag()
+	}
+	tags := make(map[netip.Addr]uint32, len(s.selective))
+	for a, sp := range s.selective {
+		tags[a] = sp.tag
+	}
+	s.mu.Unlock()
+	return errors.Join(err, s.applyPolicies(ctx, peers, tags))
+}
+
 // UpdatePeer replaces the configuration of the neighbor p.Address. A change
-// of the next hops alone is applied in place (routes are re-sent with the
-// new next hop); any other change restarts the session. An unknown address
-// returns ErrUnknownPeer.
+// of the next hops or the Selector alone is applied in place (routes are
+// announced or withdrawn, or re-sent with the new next hop); any other
+// change restarts the session. An unknown address returns ErrUnknownPeer.
 func (s *Speaker) UpdatePeer(ctx context.Context, p Peer) error {
 	if err := p.validate(); err != nil {
 		return err
@@ -77,15 +101,17 @@ func (s *Speaker) updatePeerLocked(ctx context.Context, p Peer) error {
 		return fmt.Errorf("%w: %v", ErrUnknownPeer, p.Address)
 	}
 	if old.sameSession(p) {
-		if err := s.applyPolicies(ctx, withPeer(s.peers, p)); err != nil {
+		if err := s.setPeerRouting(ctx, withPeer(s.peers, p), p); err != nil {
 			return err
 		}
 		s.peers[p.Address] = p
+		// GoBGP re-evaluates the export policy for the peer: routes it now
+		// rejects are withdrawn, the others re-sent (with a new next hop).
 		err := s.srv.ResetPeer(ctx, &api.ResetPeerRequest{
 			Address: p.Address.String(), Soft: true, Direction: api.ResetPeerRequest_DIRECTION_OUT,
 		})
 		if err != nil {
-			s.log.Debug("soft reset after next-hop change", "peer", p.Address, "err", err)
+			s.log.Debug("soft reset after a peer update", "peer", p.Address, "err", err)
 		}
 		return nil
 	}
@@ -121,10 +147,7 @@ func (s *Speaker) removePeerLocked(ctx context.Context, p Peer) error {
 	}
 	delete(s.peers, p.Address)
 	s.stopBFD(p.Address)
-	if p.hasNextHops() {
-		return s.applyPolicies(ctx, s.peers)
-	}
-	return nil
+	return s.setPeerRouting(ctx, s.peers, Peer{Address: p.Address})
 }
 
 func (s *Speaker) checkOpen() error {
@@ -138,9 +161,10 @@ func (s *Speaker) checkOpen() error {
 
 func (p Peer) hasNextHops() bool { return p.NextHopIPv4.IsValid() || p.NextHopIPv6.IsValid() }
 
-// sameSession reports whether p and q differ at most in their next hops.
+// sameSession reports whether p and q differ at most in their next hops
+// and selectors.
 func (p Peer) sameSession(q Peer) bool {
-	p.NextHopIPv4, p.NextHopIPv6 = q.NextHopIPv4, q.NextHopIPv6
+	p.NextHopIPv4, p.NextHopIPv6, p.Selector = q.NextHopIPv4, q.NextHopIPv6, q.Selector
 	p.Families, q.Families = p.families(), q.families()
 	return reflect.DeepEqual(p, q)
 }

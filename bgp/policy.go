@@ -24,9 +24,11 @@ const (
 //     learns, so received routes only count.
 //   - export: accept, after setting the explicit next hops of peers that
 //     have them (one statement per peer and family, matched by neighbor).
+//     A peer with a Selector (a tag in tags) gets only the routes that
+//     carry its tag; the tags are removed from every route sent.
 //
-// peers == nil means no explicit next hops.
-func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) error {
+// peers == nil means no explicit next hops and no selective peers.
+func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer, tags map[netip.Addr]uint32) error {
 	req := &api.SetPoliciesRequest{
 		DefinedSets: []*api.DefinedSet{
 			{DefinedType: api.DefinedType_DEFINED_TYPE_PREFIX, Name: setAnyIPv4, Prefixes: []*api.Prefix{{IpPrefix: "0.0.0.0/0", MaskLengthMin: 0, MaskLengthMax: 32}}},
@@ -60,6 +62,7 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 			})
 		}
 	}
+	pol.Statements = append(pol.Statements, selectiveStatements(req, tags)...)
 	req.Policies = []*api.Policy{pol, {Name: policyImport, Statements: []*api.Statement{{
 		Name:       "lbkit-accept-local",
 		Conditions: &api.Conditions{RouteType: api.Conditions_ROUTE_TYPE_LOCAL},
@@ -69,6 +72,45 @@ func (s *Speaker) applyPolicies(ctx context.Context, peers map[netip.Addr]Peer) 
 		return fmt.Errorf("bgp: set policies: %w", err)
 	}
 	return nil
+}
+
+// tagsRegexp matches every tag (see tagASN).
+const tagsRegexp = `^4294967295:[0-9]+:[0-9]+$`
+
+// selectiveStatements returns the export statements of the selective
+// peers, adding their defined sets to req: each such peer accepts the
+// routes with its tag and rejects the rest; then every route loses its
+// tags.
+func selectiveStatements(req *api.SetPoliciesRequest, tags map[netip.Addr]uint32) []*api.Statement {
+	if len(tags) == 0 {
+		return nil
+	}
+	strip := &api.CommunityAction{Type: api.CommunityAction_TYPE_REMOVE, Communities: []string{tagsRegexp}}
+	var out []*api.Statement
+	for _, addr := range slices.SortedFunc(maps.Keys(tags), netip.Addr.Compare) {
+		nset, tset := "lbkit-sel-peer-"+addr.String(), "lbkit-sel-tag-"+addr.String()
+		req.DefinedSets = append(req.DefinedSets,
+			&api.DefinedSet{DefinedType: api.DefinedType_DEFINED_TYPE_NEIGHBOR, Name: nset, List: []string{netip.PrefixFrom(addr, addr.BitLen()).String()}},
+			&api.DefinedSet{DefinedType: api.DefinedType_DEFINED_TYPE_LARGE_COMMUNITY, Name: tset, List: []string{fmt.Sprintf("%d:%d:0", uint32(tagASN), tags[addr])}})
+		out = append(out,
+			&api.Statement{
+				Name: "lbkit-sel-accept-" + addr.String(),
+				Conditions: &api.Conditions{
+					NeighborSet:       &api.MatchSet{Name: nset, Type: api.MatchSet_TYPE_ANY},
+					LargeCommunitySet: &api.MatchSet{Name: tset, Type: api.MatchSet_TYPE_ANY},
+				},
+				Actions: &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_ACCEPT, LargeCommunity: strip},
+			},
+			&api.Statement{
+				Name:       "lbkit-sel-reject-" + addr.String(),
+				Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: nset, Type: api.MatchSet_TYPE_ANY}},
+				Actions:    &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_REJECT},
+			})
+	}
+	return append(out, &api.Statement{
+		Name:    "lbkit-strip-tags",
+		Actions: &api.Actions{RouteAction: api.RouteAction_ROUTE_ACTION_ACCEPT, LargeCommunity: strip},
+	})
 }
 
 // assignPolicies assigns the policies of applyPolicies, once at start

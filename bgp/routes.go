@@ -12,6 +12,7 @@ import (
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/internal/keyset"
+	"github.com/lbkit/lbkit/selector"
 )
 
 // routeState is what the speaker announces: services and the routes they
@@ -22,9 +23,65 @@ type routeState struct {
 	services map[string]*service
 	routes   map[netip.Prefix]*route
 	counts   [IPv6Unicast + 1]uint64 // announced routes (sent != nil) per family
+	// selective are the peers with a Selector, by address. A route meant
+	// for such a peer carries its tag, a large community that the export
+	// policy matches and removes (see policy.go).
+	selective map[netip.Addr]selectivePeer
+	tagCounts map[uint32]*[IPv6Unicast + 1]uint64 // announced routes per tag and family
+	nextTag   uint32
 }
 
+type selectivePeer struct {
+	sel selector.Selector
+	tag uint32
+}
+
+// tagASN is the global administrator of the tags: AS 4294967295 is
+// reserved (RFC 7300), so no real large community uses it.
+const tagASN = 1<<32 - 1
+
+// tagsFor returns the tags of the selective peers whose selector matches
+// labels.
+func (rs *routeState) tagsFor(labels selector.Labels) []LargeCommunity {
+	var out []LargeCommunity
+	for _, sp := range rs.selective {
+		if sp.sel.Matches(labels) {
+			out = append(out, LargeCommunity{ASN: tagASN, Local1: sp.tag})
+		}
+	}
+	return out
+}
+
+// countSent adjusts the per-family and per-tag counts of announced routes
+// for route p moving from old to new attributes (nil: not announced).
+func (rs *routeState) countSent(p netip.Prefix, old, new *attrs) {
+	f := familyOf(p.Addr())
+	for _, x := range []struct {
+		a     *attrs
+		delta uint64
+	}{{old, ^uint64(0)}, {new, 1}} {
+		if x.a == nil {
+			continue
+		}
+		rs.counts[f] += x.delta
+		for _, c := range x.a.large {
+			if c.ASN != tagASN {
+				continue
+			}
+			n := rs.tagCounts[c.Local1]
+			if n == nil {
+				n = new3()
+				rs.tagCounts[c.Local1] = n
+			}
+			n[f] += x.delta
+		}
+	}
+}
+
+func new3() *[IPv6Unicast + 1]uint64 { return new([IPv6Unicast + 1]uint64) }
+
 type service struct {
+	labels   selector.Labels
 	prefixes []netip.Prefix // sorted, unique
 	attrs    attrs
 	native   []bgp.PathAttributeInterface // attrs in GoBGP's form
@@ -36,7 +93,8 @@ type route struct {
 }
 
 func newRouteState() routeState {
-	return routeState{services: make(map[string]*service), routes: make(map[netip.Prefix]*route)}
+	return routeState{services: make(map[string]*service), routes: make(map[netip.Prefix]*route),
+		selective: make(map[netip.Addr]selectivePeer), tagCounts: make(map[uint32]*[IPv6Unicast + 1]uint64)}
 }
 
 // Announce makes the speaker announce exactly s.Addrs for s.Key: a /32 per
@@ -50,17 +108,17 @@ func (s *Speaker) Announce(ctx context.Context, svc announce.Service) error {
 	if err != nil {
 		return err
 	}
-	a := attrsFor(s.rules, svc.Labels)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
+	a := s.attrsOf(svc.Labels)
 	var old []netip.Prefix
 	if o := s.services[svc.Key]; o != nil {
 		old = o.prefixes
 	}
-	s.services[svc.Key] = &service{prefixes: prefixes, attrs: a, native: a.native()}
+	s.services[svc.Key] = &service{labels: svc.Labels, prefixes: prefixes, attrs: a, native: a.native()}
 	var b batch
 	for _, p := range old {
 		if _, found := slices.BinarySearchFunc(prefixes, p, netip.Prefix.Compare); !found {
@@ -92,6 +150,35 @@ func (s *Speaker) Withdraw(ctx context.Context, key string) error {
 	for _, p := range svc.prefixes {
 		s.release(p, key)
 		s.sync(&b, p)
+	}
+	return s.send(&b)
+}
+
+// attrsOf returns the attributes of a service with labels: those of the
+// rules, plus the tags of the selective peers it goes to. mu is held.
+func (s *Speaker) attrsOf(labels selector.Labels) attrs {
+	a := attrsFor(s.rules, labels)
+	if tags := s.tagsFor(labels); len(tags) > 0 {
+		a.large = append(a.large, tags...)
+		a.normalize()
+	}
+	return a
+}
+
+// retag recomputes every service's attributes after the selective peers
+// changed and re-announces the routes whose attributes changed. mu is
+// held.
+func (s *Speaker) retag() error {
+	var b batch
+	for _, svc := range s.services {
+		a := s.attrsOf(svc.labels)
+		if a.equal(svc.attrs) {
+			continue
+		}
+		svc.attrs, svc.native = a, a.native()
+		for _, p := range svc.prefixes {
+			s.sync(&b, p)
+		}
 	}
 	return s.send(&b)
 }
@@ -187,7 +274,7 @@ func (s *Speaker) send(b *batch) error {
 				if r := s.routes[p]; r != nil && r.sent != nil {
 					if _, held := r.keys.Owner(); !held {
 						delete(s.routes, p)
-						s.counts[familyOf(p.Addr())]--
+						s.countSent(p, r.sent, nil)
 					}
 				}
 			}
@@ -200,9 +287,7 @@ func (s *Speaker) send(b *batch) error {
 			errs = append(errs, fmt.Errorf("bgp: announce: %w", err))
 		} else {
 			for i, r := range b.added {
-				if r.sent == nil {
-					s.counts[familyOf(b.addPfx[i].Addr())]++
-				}
+				s.countSent(b.addPfx[i], r.sent, &b.addWant[i])
 				r.sent = &b.addWant[i]
 			}
 		}
@@ -218,6 +303,8 @@ func (s *Speaker) withdrawAll() error {
 			errs = append(errs, fmt.Errorf("bgp: withdraw all: %w", err))
 		}
 	}
+	sel := s.selective
 	s.routeState = newRouteState()
+	s.selective = sel
 	return errors.Join(errs...)
 }

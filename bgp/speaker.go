@@ -98,7 +98,7 @@ func (s *Speaker) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bgp: start: %w", err)
 	}
-	if err := s.applyPolicies(ctx, nil); err != nil {
+	if err := s.applyPolicies(ctx, nil, nil); err != nil {
 		return err
 	}
 	if err := s.assignPolicies(ctx); err != nil {

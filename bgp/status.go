@@ -87,19 +87,17 @@ func (s *Speaker) Peers(ctx context.Context) ([]PeerStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bgp: list peers: %w", err)
 	}
-	s.mu.Lock()
-	counts := s.counts // a copy
-	s.mu.Unlock()
 	s.peerMu.Lock()
+	defer s.peerMu.Unlock()
 	for i := range out {
 		out[i].BFD = s.bfdStateOf(out[i].Address)
 		if p, ok := s.peers[out[i].Address]; ok && out[i].State == StateEstablished {
+			counts := s.sentCounts(p.Address)
 			for _, f := range p.families() {
 				out[i].Sent += counts[f]
 			}
 		}
 	}
-	s.peerMu.Unlock()
 	slices.SortFunc(out, func(a, b PeerStatus) int { return a.Address.Compare(b.Address) })
 	return out, nil
 }
@@ -116,6 +114,21 @@ func peerStatus(p *api.Peer) PeerStatus {
 		st.Received += af.GetState().GetAccepted()
 	}
 	return st
+}
+
+// sentCounts returns the number of routes per family that go to the peer
+// at addr: all, or those with its tag.
+func (s *Speaker) sentCounts(addr netip.Addr) [IPv6Unicast + 1]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp, ok := s.selective[addr]
+	if !ok {
+		return s.counts
+	}
+	if n := s.tagCounts[sp.tag]; n != nil {
+		return *n
+	}
+	return [IPv6Unicast + 1]uint64{}
 }
 
 // A PeerEvent reports that a peer's BGP session or BFD session changed
