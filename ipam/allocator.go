@@ -85,9 +85,9 @@ func WithReserved(addrs ...netip.Addr) AllocatorOption {
 }
 
 // WithFirstLastReserved reserves, as WithReserved does, the first and last
-// address of every range that is exactly one CIDR prefix of more than two
-// addresses (the network and broadcast-like addresses). Other ranges are
-// used whole.
+// address of every range written as a CIDR prefix of more than two
+// addresses (the network and broadcast-like addresses). Ranges written
+// start–stop are used whole.
 func WithFirstLastReserved() AllocatorOption {
 	return allocOption(func(c *allocConfig) { c.firstLast = true })
 }
@@ -105,9 +105,11 @@ func WithFirstLastReserved() AllocatorOption {
 // is O(log n) in the number of free intervals and bitmaps (n is at most the
 // number of allocated and reserved addresses plus the number of ranges),
 // for both families and any range size; Random allocation is O(log m), m
-// being the most free intervals held at once (see the package doc).
-// Allocated addresses are not stored at all: an address is allocated when
-// it lies in a range, is not reserved and is not free.
+// being the most free intervals held at once (weights.go). Allocated
+// addresses are not stored at all: an address is allocated when it lies in
+// a range, is not reserved and is not free. A free interval costs about 70
+// bytes (its btree item and share of a node), about 155 with Random; a
+// range allocated lowest-first stays about one interval.
 //
 // An Allocator is not safe for concurrent use; callers must serialise access
 // (the Manager does).

@@ -37,7 +37,8 @@ var (
 	ErrNoPool = errors.New("ipam: no pool")
 	// ErrNotFound reports an unknown service key or pool name.
 	ErrNotFound = errors.New("ipam: not found")
-	// ErrDisabled reports that the pool named by a request is disabled.
+	// ErrDisabled reports that the pool named by a request, or holding the
+	// addresses it asks for, is disabled.
 	ErrDisabled = errors.New("ipam: pool disabled")
 	// ErrInvalidPool reports a pool that cannot be configured: no name, an
 	// invalid or repeated range, an unknown strategy.

@@ -11,17 +11,18 @@ import (
 )
 
 // A Manager assigns addresses to services from many pools: it is what a
-// controller calls for each LoadBalancer service (Assign when the service
-// or a pool changes, Release when the service goes).
+// controller calls for each LoadBalancer service (Restore once at start,
+// Assign when the service or a pool changes, Release when the service
+// goes).
 //
 // Each pool has an Allocator over its ranges in use, so choosing or
 // checking an address costs O(log n) in the pool's free intervals, plus one
-// selector match per pool that may select the service: pools are indexed by
-// the In and = requirements of their selectors, so only pools without such
-// a requirement are matched against every service. Ranges in use of all pools are indexed in
-// one btree, so SetPool costs O(log n) per range for n ranges in all pools
-// (plus rebuilding the allocators of the pools whose ranges in use change,
-// O(k log n) for k held addresses).
+// selector match per pool that may select the service: pools are indexed
+// by the In and = requirements of their selectors, so only pools without
+// such a requirement are matched against every service. Ranges in use of
+// all pools are indexed in one btree, so SetPool costs O(log n) per range
+// for n ranges in all pools (plus rebuilding the allocators of the pools
+// whose ranges in use change, O(k log n) for k held addresses).
 //
 // A Manager is safe for concurrent use: every method takes one lock (Pools
 // and Assignments a read lock), and none does I/O or starts goroutines.

@@ -27,13 +27,13 @@ type Pool struct {
 	// Priority orders the pools tried for a service: higher first, equal
 	// priorities by name (byte-wise ascending).
 	Priority int
-	// AllowFirstLast lets the first and last address of every range that is
-	// exactly one CIDR block of more than two addresses be handed out.
-	// Otherwise they are never used. Start–stop ranges are used whole.
+	// AllowFirstLast lets the first and last address of every range written
+	// as a CIDR prefix of more than two addresses be handed out. Otherwise
+	// they are never used. Start–stop ranges are used whole.
 	AllowFirstLast bool
-	// Disabled keeps existing assignments but makes no new ones, except for
-	// requests of specific addresses (Request.Addrs), so that assignments
-	// survive a controller restart.
+	// Disabled keeps existing assignments (Restore adopts them) but makes no
+	// new ones: requests that name the pool or ask for its addresses fail
+	// with ErrDisabled.
 	Disabled bool
 	// ManualOnly makes the pool serve only requests that name it
 	// (Request.Pool) or ask for addresses inside it (MetalLB's

@@ -159,9 +159,9 @@ func rangeFrom(from, to netip.Addr) (Range, string) {
 	return Range{from: from, to: to}, ""
 }
 
-// RangeFrom returns the start–stop range [from, to]. Both must be of the same family,
-// without zone, not IPv4-mapped, and from <= to; errors wrap ErrInvalidRange
-// (and ErrFamily for mixed families).
+// RangeFrom returns the start–stop range [from, to]. Both must be of the
+// same family, without zone, not IPv4-mapped, and from <= to; errors wrap
+// ErrInvalidRange (and ErrFamily for mixed families).
 func RangeFrom(from, to netip.Addr) (Range, error) {
 	r, reason := rangeFrom(from, to)
 	if reason == "" {

@@ -116,8 +116,8 @@ type Request struct {
 	// value is PreferDualStack.
 	Families FamilyPolicy
 	// Addrs are specific addresses wanted, at most one per family, all in
-	// one pool. When set, exactly these addresses are assigned; this is
-	// also how a controller restores assignments after a restart.
+	// one pool. When set, exactly these addresses are assigned. For
+	// Restore, they are the addresses the service already holds.
 	Addrs []netip.Addr
 	// Pool, if set, names the only pool to use. A ManualOnly pool is used
 	// only when named here or when Addrs lie in it.
