@@ -1,0 +1,18 @@
+package config_test
+
+import (
+	"fmt"
+
+	"github.com/lbkit/lbkit/examples/kubernetes/config"
+)
+
+func ExampleCRDs() {
+	crds, err := config.CRDs()
+	if err != nil {
+		panic(err)
+	}
+	for _, crd := range crds {
+		fmt.Println(crd.Name, crd.Spec.Scope)
+	}
+	// Output: loadbalancerippools.lbkit.io Cluster
+}
