@@ -48,6 +48,7 @@ type blocks struct {
 	convertAt int  // free intervals in a block that turn it into a bitmap
 	byStart   map[uint128]*block
 	order     *btree.BTreeG[*block] // by start
+	first     *block                // the lowest bitmap, or nil
 }
 
 // newBlocks returns an empty set of bitmaps; its map and tree are made
@@ -65,8 +66,8 @@ func (bs *blocks) bounds(v uint128) (lo, hi uint128) {
 
 // of returns the bitmap of the block holding v, or nil.
 func (bs *blocks) of(v uint128) *block {
-	if bs == nil || len(bs.byStart) == 0 {
-		return nil
+	if bs == nil || bs.first == nil || v.less(bs.first.start) {
+		return nil // below every bitmap: no map lookup
 	}
 	lo, _ := bs.bounds(v)
 	return bs.byStart[lo]
@@ -74,11 +75,10 @@ func (bs *blocks) of(v uint128) *block {
 
 // lowest returns the lowest bitmap, or nil.
 func (bs *blocks) lowest() *block {
-	if bs == nil || bs.order == nil || bs.order.Len() == 0 {
+	if bs == nil {
 		return nil
 	}
-	b, _ := bs.order.Min()
-	return b
+	return bs.first
 }
 
 // below reports whether the free addresses of b lie below every free
@@ -144,8 +144,7 @@ func (b *block) runs(f func(lo, hi uint128)) {
 func (s *space) blockTake(b *block, v uint128) {
 	b.clear(v)
 	if b.free == 0 {
-		delete(s.bm.byStart, b.start)
-		s.bm.order.Delete(b)
+		s.bm.remove(b)
 	}
 }
 
@@ -156,8 +155,7 @@ func (s *space) blockGive(b *block, v uint128) {
 	if b.free < b.cap {
 		return
 	}
-	delete(s.bm.byStart, b.start)
-	s.bm.order.Delete(b)
+	s.bm.remove(b)
 	b.runs(s.giveRun)
 }
 
@@ -190,11 +188,28 @@ func (s *space) crowded(v uint128) {
 			}
 		}
 	}
-	if s.bm.order == nil {
-		s.bm.byStart, s.bm.order = map[uint128]*block{}, btree.NewG(btreeDegree, blockLess)
+	s.bm.add(b)
+}
+
+// add indexes the new bitmap b.
+func (bs *blocks) add(b *block) {
+	if bs.order == nil {
+		bs.byStart, bs.order = map[uint128]*block{}, btree.NewG(btreeDegree, blockLess)
 	}
-	s.bm.byStart[lo] = b
-	s.bm.order.ReplaceOrInsert(b)
+	bs.byStart[b.start] = b
+	bs.order.ReplaceOrInsert(b)
+	if bs.first == nil || b.start.less(bs.first.start) {
+		bs.first = b
+	}
+}
+
+// remove drops the bitmap b.
+func (bs *blocks) remove(b *block) {
+	delete(bs.byStart, b.start)
+	bs.order.Delete(b)
+	if bs.first == b {
+		bs.first, _ = bs.order.Min()
+	}
 }
 
 // allocatable returns the number of addresses in [lo, hi], a block, that

@@ -82,6 +82,8 @@ func checkBlocks(t testing.TB, s *space, sum *big.Int) {
 		return
 	}
 	require.Equal(t, len(s.bm.byStart), s.bm.order.Len(), "%v: bitmaps indexed twice", s.family)
+	first, _ := s.bm.order.Min()
+	require.Same(t, first, s.bm.first, "%v: lowest bitmap", s.family)
 	s.bm.order.Ascend(func(b *block) bool {
 		lo, hi := s.bm.bounds(b.start)
 		require.Equal(t, lo, b.start, "%v: block not aligned", s.family)

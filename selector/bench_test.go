@@ -1,6 +1,10 @@
 package selector
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/lbkit/lbkit/internal/benchtest"
+)
 
 var sink bool
 
@@ -26,9 +30,11 @@ func BenchmarkMatches(b *testing.B) {
 		}
 		b.Run(bc.name+"/Set", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := benchtest.CPU()
 			for b.Loop() {
 				sink = sel.Matches(set)
 			}
+			benchtest.ReportCPU(b, cpu, b.N)
 		})
 		l := mapLabels(set)
 		b.Run(bc.name+"/Labels", func(b *testing.B) {
@@ -69,6 +75,7 @@ func BenchmarkMatchesFloor(b *testing.B) {
 		keys = append(keys, string(append([]byte(nil), k...)))
 	}
 	b.ReportAllocs()
+	cpu := benchtest.CPU()
 	for b.Loop() {
 		n := 0
 		for _, k := range keys {
@@ -78,4 +85,5 @@ func BenchmarkMatchesFloor(b *testing.B) {
 		}
 		sink = n == 3
 	}
+	benchtest.ReportCPU(b, cpu, b.N)
 }
