@@ -187,6 +187,8 @@ func (c *Cluster) Close() error {
 		return nil
 	}
 	c.closed = true
+	delete(c.members, c.name) // this node stops leading at once
+	c.updateLocked()
 	c.mu.Unlock()
 	close(c.stop)
 	c.readyWG.Wait()

@@ -45,6 +45,9 @@ func (e events) NotifyJoin(n *memberlist.Node) {
 	c := e.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed && n.Name == c.name {
+		return // closing: this node is out already
+	}
 	c.members[n.Name] = c.member(n)
 	if n.Name != c.name {
 		c.refresh++
@@ -67,7 +70,7 @@ func (e events) NotifyUpdate(n *memberlist.Node) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.member(n)
-	if old, ok := c.members[n.Name]; ok && old == m {
+	if old, ok := c.members[n.Name]; ok && old == m || c.closed && n.Name == c.name {
 		return
 	}
 	c.members[n.Name] = m
