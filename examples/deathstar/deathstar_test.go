@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 // with no arguments: every step must behave, and the exit status is 0.
 func TestDefaultMode(t *testing.T) {
 	var out, errOut bytes.Buffer
-	status := run(nil, &out, &errOut)
+	status := lab.Main(nil, &out, &errOut, story)
 	t.Log("\n" + out.String() + errOut.String())
 	require.Equal(t, 0, status)
 	text := out.String()
@@ -51,8 +51,8 @@ func TestDefaultMode(t *testing.T) {
 // TestRunExitStatus checks the command's exit status on bad input.
 func TestRunExitStatus(t *testing.T) {
 	var out, errOut bytes.Buffer
-	assert.Equal(t, 2, run([]string{"-no-such-flag"}, &out, &errOut))
-	assert.Equal(t, 1, run([]string{"-manifests", t.TempDir()}, &out, &errOut))
+	assert.Equal(t, 2, lab.Main([]string{"-no-such-flag"}, &out, &errOut, story))
+	assert.Equal(t, 1, lab.Main([]string{"-manifests", t.TempDir()}, &out, &errOut, story))
 	assert.Contains(t, errOut.String(), manifest.PoolFile)
 }
 
@@ -79,7 +79,7 @@ func TestDefaultModeL2Mismatch(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
 	}
 	var out, errOut bytes.Buffer
-	require.Equal(t, 1, run([]string{"-manifests", dir}, &out, &errOut))
+	require.Equal(t, 1, lab.Main([]string{"-manifests", dir}, &out, &errOut, story))
 	assert.Contains(t, errOut.String(), "step 5:")
 	assert.Contains(t, errOut.String(), `interfaces ["^eth[0-9]+$"] do not select the node's seg0`)
 }

@@ -7,24 +7,22 @@
 //	sudo go run ./examples/deathstar -lab  # network namespaces, BIRD 2, curl
 //
 // The story below is what a controller does with lbkit, the code to copy.
-// Around it, package lab plays the network the node sits in: in memory on
-// loopback, or (-lab) real namespaces where this program is re-executed as
-// the node. The configuration comes from manifests/ (see -manifests) in the
-// shapes of Cilium's CiliumLoadBalancerIPPool, CiliumBGPPeeringPolicy and
+// Around it, package lab parses the flags and plays the network the node
+// sits in: in memory on loopback, or (-lab) real namespaces where this
+// program is re-executed as the node. The configuration comes from
+// manifests/ (see -manifests) in the shapes of Cilium's
+// CiliumLoadBalancerIPPool, CiliumBGPPeeringPolicy and
 // CiliumL2AnnouncementPolicy (package manifest).
 //
-// The exit status is 0 only if every step behaved as the story says.
+// The exit status is 0 only if every step behaved as the story says, 1 if
+// not, 2 for bad flags.
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/lbkit/lbkit/announce"
@@ -37,42 +35,7 @@ import (
 )
 
 func main() {
-	if lab.IsNode() { // -lab re-executes this program as the node, in the node's namespace
-		os.Exit(lab.NodeMain(story))
-	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// run parses args and tells the story in the chosen mode; it returns the
-// exit status.
-func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("deathstar", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	netns := fs.Bool("lab", false, "build the real topology in network namespaces (needs root, bird2, curl, iproute2)")
-	dir := fs.String("manifests", manifest.DefaultDir(), "directory of the pool, BGP and L2 manifests")
-	verbose := fs.Bool("v", false, "log lbkit's decisions to stderr")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	log := slog.New(slog.DiscardHandler)
-	if *verbose {
-		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	cfg, err := manifest.Load(*dir)
-	switch {
-	case err != nil:
-	case *netns:
-		err = lab.RunNetns(ctx, stdout, *dir, *verbose)
-	default:
-		err = lab.RunLoopback(ctx, stdout, cfg, log, story)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "deathstar: %v\n", err)
-		return 1
-	}
-	return 0
+	os.Exit(lab.Main(os.Args[1:], os.Stdout, os.Stderr, story))
 }
 
 // story is the scenario, the same in both modes: the calls a controller

@@ -4,6 +4,7 @@
 // calls on the node and, after each step, asks its World what the network
 // sees now.
 //
+// Main is the command around the story: flags, Ctrl-C, exit status.
 // There are two worlds. RunLoopback builds one in memory, in this process,
 // on loopback, without privileges: an in-process GoBGP router (bgptest), an
 // in-memory Ethernet segment (l2test) and HTTP clients that dial through
