@@ -2,6 +2,7 @@ package l2
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os/exec"
 	"slices"
@@ -264,6 +265,20 @@ func TestKernel(t *testing.T) {
 		require.NoError(t, err, out)
 		assert.Equal(t, mac, strings.ToLower(strings.TrimSpace(out)))
 		assert.Equal(t, "eth0", n.do(t, "ifaces"))
+	})
+
+	// Every request above was counted, and answered, on eth0.
+	t.Run("stats", func(t *testing.T) {
+		var c [6]uint64
+		_, err := fmt.Sscan(n.do(t, "stats eth0"), &c[0], &c[1], &c[2], &c[3], &c[4], &c[5])
+		require.NoError(t, err)
+		arpReq, arpRep, arpGrat, ndpReq, ndpRep, ndpGrat := c[0], c[1], c[2], c[3], c[4], c[5]
+		assert.GreaterOrEqual(t, arpRep, uint64(3), "arping twice, the kernel at least once")
+		assert.GreaterOrEqual(t, arpReq, arpRep)
+		assert.GreaterOrEqual(t, ndpRep, uint64(2), "ndisc6, the kernel")
+		assert.GreaterOrEqual(t, ndpReq, ndpRep)
+		assert.GreaterOrEqual(t, arpGrat, uint64(3), "the burst on announce")
+		assert.GreaterOrEqual(t, ndpGrat, uint64(3))
 	})
 
 	t.Run("withdraw", func(t *testing.T) {

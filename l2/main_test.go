@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // answers each with one line ("ok ..." or "err ...") on stdout:
 //
 //	announce KEY ADDR...   withdraw KEY   dead NAME   alive NAME
-//	ifaces                 answering      quit
+//	ifaces                 answering      stats IFACE   quit
 func nodeMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	self := os.Getenv("L2_SELF")
@@ -102,6 +102,14 @@ func nodeCommand(a *Announcer, rv *Rendezvous, f []string) string {
 		rv.MarkAlive(f[1])
 	case f[0] == "ifaces":
 		return "ok " + strings.Join(a.Interfaces(), ",")
+	case f[0] == "stats" && len(f) == 2:
+		for _, st := range a.Stats() {
+			if st.Interface == f[1] {
+				return fmt.Sprintf("ok %d %d %d %d %d %d", st.ARP.Requests, st.ARP.Replies, st.ARP.Gratuitous,
+					st.NDP.Requests, st.NDP.Replies, st.NDP.Gratuitous)
+			}
+		}
+		return "err no stats for " + f[1]
 	case f[0] == "answering":
 		return "ok " + strconv.Itoa(len(a.Answering()))
 	default:
