@@ -170,11 +170,15 @@ func (m *Manager) placeAddrs(t *tx, req *request, restore bool) (*record, error)
 		return nil, refuse(req, p.name(), ErrDisabled, "")
 	}
 	rec := m.newRecord(req, p)
+	take := t.take
+	if restore {
+		take = t.claim
+	}
 	for _, addr := range req.addrs {
 		if !addr.IsValid() {
 			continue
 		}
-		h, err := t.take(p, addr, req)
+		h, err := take(p, addr, req)
 		if err != nil {
 			return nil, err
 		}

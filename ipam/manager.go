@@ -44,6 +44,7 @@ type Manager struct {
 	// recSlab and holderSlab preallocate the records and holders of Restore.
 	recSlab    []record
 	holderSlab []holder
+	claimed    []claimed // addresses Restore claimed, allocated at its end
 }
 
 // A ManagerOption configures NewManager.

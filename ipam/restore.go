@@ -2,6 +2,7 @@ package ipam
 
 import (
 	"cmp"
+	"fmt"
 
 	"net/netip"
 	"slices"
@@ -42,6 +43,7 @@ func (m *Manager) Restore(reqs []Request) []error {
 		errs[o.i] = m.restore(req)
 	}
 	m.req = request{}
+	m.allocateClaimed()
 	if m.log != nil {
 		m.logRestore(reqs, errs)
 	}
@@ -103,6 +105,7 @@ func (m *Manager) reserve(order []restoreItem, naddrs int) {
 	}
 	m.recSlab = make([]record, 0, n)
 	m.holderSlab = make([]holder, 0, naddrs)
+	m.claimed = make([]claimed, 0, naddrs)
 	counts := make(map[*pool]int)
 	for _, o := range order {
 		a := o.first.addr(IPv4)
@@ -138,6 +141,76 @@ func (m *Manager) restore(req *request) error {
 	}
 	t.addRecord(req.Key, rec)
 	return nil
+}
+
+// claimable returns nil if addr may be allocated in a: it lies in a's
+// ranges and is not reserved. It does not look at the free space.
+func (a *Allocator) claimable(addr netip.Addr) error {
+	s, v, err := a.lookup(addr)
+	if err != nil {
+		return err
+	}
+	if s.isReserved(v) {
+		return fmt.Errorf("%w: %s is reserved", ErrOutOfRange, addr)
+	}
+	return nil
+}
+
+// claim gives addr of p to req's service during a Restore, sharing it if
+// it is held. A new holder is registered without touching the allocator:
+// an address of p is allocated if and only if p holds it, so an address
+// p does not hold is free if claimable. allocateClaimed allocates the
+// claimed addresses once all requests are served, in address order, which
+// is much cheaper than allocating them one by one in request order.
+func (t *tx) claim(p *pool, addr netip.Addr, req *request) (*holder, error) {
+	if h := p.holders[addr]; h != nil {
+		if why := h.sharable(req); why != "" {
+			return nil, sharingError(req, p, addr, why)
+		}
+		t.join(h, req)
+		return h, nil
+	}
+	if err := p.alloc.claimable(addr); err != nil {
+		return nil, refuse(req, p.name(), err, "address %s", addr)
+	}
+	h := t.hold(p, addr, req)
+	t.m.claimed = append(t.m.claimed, claimed{v6: addr.Is6(), v: u128From(addr), h: h})
+	return h, nil
+}
+
+// A claimed address, with its sort key (IPv4 first).
+type claimed struct {
+	v6 bool
+	v  uint128
+	h  *holder
+}
+
+// allocateClaimed allocates the addresses claimed by Restore that are
+// still held (a refused request forgets its holders).
+func (m *Manager) allocateClaimed() {
+	slices.SortFunc(m.claimed, func(a, b claimed) int {
+		if a.v6 != b.v6 {
+			return cmp.Compare(boolInt(a.v6), boolInt(b.v6))
+		}
+		return cmpU128(a.v, b.v)
+	})
+	for _, c := range m.claimed {
+		h := c.h
+		if h.dead {
+			continue
+		}
+		if err := h.pool.alloc.AllocateAddr(h.addr); err != nil { // cannot happen: claim checked it
+			panic(fmt.Sprintf("ipam: restoring %s in pool %q: %v", h.addr, h.pool.name(), err))
+		}
+	}
+	m.claimed = nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (m *Manager) logRestore(reqs []Request, errs []error) {
