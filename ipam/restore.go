@@ -163,12 +163,8 @@ func (a *Allocator) claimable(addr netip.Addr) error {
 // claimed addresses once all requests are served, in address order, which
 // is much cheaper than allocating them one by one in request order.
 func (t *tx) claim(p *pool, addr netip.Addr, req *request) (*holder, error) {
-	if h := p.holders[addr]; h != nil {
-		if why := h.sharable(req); why != "" {
-			return nil, sharingError(req, p, addr, why)
-		}
-		t.join(h, req)
-		return h, nil
+	if h, err := t.joinHolder(p, addr, req); h != nil || err != nil {
+		return h, err
 	}
 	if err := p.alloc.claimable(addr); err != nil {
 		return nil, refuse(req, p.name(), err, "address %s", addr)

@@ -106,17 +106,28 @@ func (t *tx) hold(p *pool, addr netip.Addr, req *request) *holder {
 // take gives the specific address addr of p to req's service, sharing it
 // if it is held.
 func (t *tx) take(p *pool, addr netip.Addr, req *request) (*holder, error) {
-	if h := p.holders[addr]; h != nil {
-		if why := h.sharable(req); why != "" {
-			return nil, sharingError(req, p, addr, why)
-		}
-		t.join(h, req)
-		return h, nil
+	if h, err := t.joinHolder(p, addr, req); h != nil || err != nil {
+		return h, err
 	}
 	if err := p.alloc.AllocateAddr(addr); err != nil {
 		return nil, refuse(req, p.name(), err, "address %s", addr)
 	}
 	return t.hold(p, addr, req), nil
+}
+
+// joinHolder adds req's service to the users of the holder of addr in p
+// and returns it, or returns an error if it may not share it, or nil, nil
+// if p does not hold addr.
+func (t *tx) joinHolder(p *pool, addr netip.Addr, req *request) (*holder, error) {
+	h := p.holders[addr]
+	if h == nil {
+		return nil, nil
+	}
+	if why := h.sharable(req); why != "" {
+		return nil, sharingError(req, p, addr, why)
+	}
+	t.join(h, req)
+	return h, nil
 }
 
 // allocate gives req's service an address of family f from p: the one it
