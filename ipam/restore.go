@@ -3,7 +3,6 @@ package ipam
 import (
 	"cmp"
 	"fmt"
-
 	"net/netip"
 	"slices"
 )
