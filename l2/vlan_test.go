@@ -27,7 +27,7 @@ func tagged(frame []byte, tpid, vid uint16) []byte {
 // askMain runs in a client namespace: it sends an ARP request for svcV4
 // and a neighbour solicitation for svcV6 on L2_DEV, tagged with L2_TPID
 // (hex; 0: untagged) and VLAN 100, and prints "ok ARP NDP", the replies
-// it saw within a second.
+// it saw within two seconds.
 func askMain() int {
 	ifi, err := net.InterfaceByName(os.Getenv("L2_DEV"))
 	if err != nil {
@@ -51,7 +51,7 @@ func askMain() int {
 		}
 	}
 	var arps, nas int
-	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	buf := make([]byte, maxFrame)
 	for {
 		n, _, err := c.ReadFrom(buf)
@@ -82,7 +82,10 @@ func TestKernelVLAN(t *testing.T) {
 		require.NoError(t, err, "%s", out)
 		return strings.TrimSpace(string(out))
 	}
-	assert.Equal(t, "ok 1 1", ask("0"), "untagged requests are answered")
+	var arps, nas int
+	_, err := fmt.Sscanf(ask("0"), "ok %d %d", &arps, &nas)
+	require.NoError(t, err)
+	assert.True(t, arps >= 1 && nas >= 1, "untagged requests are answered: %d ARP, %d NDP replies", arps, nas)
 	assert.Equal(t, "ok 0 0", ask("8100"), "802.1Q VLAN 100: not this interface's")
 	assert.Equal(t, "ok 0 0", ask("88a8"), "802.1ad VLAN 100: not this interface's")
 }
