@@ -22,11 +22,6 @@ const (
 	DefaultRescan             = 10 * time.Second
 )
 
-// Switches forget a MAC address they have not seen for their ageing time
-// (300 s by default on most) and then flood the frames sent to it; a
-// Gratuitous.Repeat below that keeps the answering node's port learnt
-// even when its service receives traffic only.
-
 // Config configures an Announcer. The zero value answers for every service
 // on every up, non-loopback Ethernet interface.
 type Config struct {
@@ -59,6 +54,11 @@ type Config struct {
 // the first at once, whenever this node starts answering for an address;
 // and, when Repeat is positive, one more per address and interface every
 // Repeat for as long as it answers.
+//
+// Switches forget a MAC address they have not seen for their ageing time
+// (300 s by default on most) and then flood the frames sent to it; a
+// Repeat below that (such as 60 s) keeps the answering node's port
+// learnt even when its service only receives traffic.
 type Gratuitous struct {
 	Count    int           // zero: DefaultGratuitousCount; negative: none
 	Interval time.Duration // zero: DefaultGratuitousInterval
