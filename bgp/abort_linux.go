@@ -18,9 +18,6 @@ import (
 // GoBGP offers no way to drop a session without a CEASE, so this finds the
 // sockets among the process's file descriptors.
 func abortSessions(peer netip.Addr, peerPort uint16, listenPort int32) error {
-	if listenPort == 0 {
-		listenPort = 179
-	}
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return err

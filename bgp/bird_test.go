@@ -146,7 +146,7 @@ var deathstar = announce.Service{
 func TestBIRDInterop(t *testing.T) {
 	l := newBIRDLab(t,
 		[]bird.Neighbor{birdNeighbor("node4", nodeV4), birdNeighbor("node6", nodeV6b)},
-		[]nodeRule{{Selector: "org=empire", Attributes: Attributes{Communities: []string{"65000:100"}, LargeCommunities: []string{"65000:1:1"}}}})
+		[]nodeRule{{Selector: "org=empire", Attributes: Attributes{Communities: []Community{CommunityFrom(65000, 100)}, LargeCommunities: []LargeCommunity{{65000, 1, 1}}}}})
 	require.NoError(t, l.node.Addr("eth0", nodeV6b.String()+"/64"))
 	p4, p6 := speakerPeer(routerV4), speakerPeer(routerV6)
 	p6.LocalAddress = nodeV6b

@@ -1,14 +1,12 @@
 package bgp
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lbkit/lbkit/selector"
@@ -26,8 +24,7 @@ var (
 )
 
 // DefaultConnectRetry is the connect-retry time of peers that leave
-// Peer.ConnectRetry zero. GoBGP waits between one and two times this long
-// between connection attempts.
+// Peer.ConnectRetry zero. See Peer.ConnectRetry.
 const DefaultConnectRetry = 3 * time.Second
 
 // Config configures a Speaker.
@@ -37,11 +34,12 @@ type Config struct {
 	// RouterID is the BGP identifier; it must be an IPv4 address, even on
 	// an IPv6-only node.
 	RouterID netip.Addr
-	// ListenPort is the TCP port to accept sessions on: 0 means 179, -1
-	// means not to listen (sessions are only dialed out).
-	ListenPort int32
-	// ListenAddrs are the addresses to listen on; empty means all
-	// (0.0.0.0 and ::).
+	// Listen makes the speaker accept sessions (from Passive peers, or
+	// routers that dial in) on ListenPort, 0 meaning 179, at ListenAddrs,
+	// empty meaning all (0.0.0.0 and ::). By default the speaker only
+	// dials out, which needs no privileges.
+	Listen      bool
+	ListenPort  uint16
 	ListenAddrs []netip.Addr
 	// Logger receives GoBGP's and the speaker's logs; nil discards them.
 	Logger *slog.Logger
@@ -69,11 +67,11 @@ type Rule struct {
 
 // Attributes are the BGP path attributes lbkit lets rules set.
 type Attributes struct {
-	// Communities are RFC 1997 communities, "65000:100", or one of
-	// "no-export", "no-advertise", "no-export-subconfed", "blackhole".
-	Communities []string
-	// LargeCommunities are RFC 8092 large communities, "65000:1:1".
-	LargeCommunities []string
+	// Communities are RFC 1997 communities; see ParseCommunity.
+	Communities []Community
+	// LargeCommunities are RFC 8092 large communities; see
+	// ParseLargeCommunity.
+	LargeCommunities []LargeCommunity
 	// LocalPref is sent to iBGP peers only; nil means GoBGP's default 100.
 	LocalPref *uint32
 	// MED is the multi-exit discriminator; nil sends none.
@@ -127,8 +125,10 @@ type Peer struct {
 	// HoldTime defaults to 90 s, KeepaliveTime to a third of it. Both are
 	// whole seconds.
 	HoldTime, KeepaliveTime time.Duration
-	// ConnectRetry is the time between connection attempts (GoBGP adds up
-	// to as much again as jitter); 0 means DefaultConnectRetry.
+	// ConnectRetry is the time between connection attempts, less up to a
+	// quarter as jitter; 0 means DefaultConnectRetry. The first attempt
+	// comes 1.5–2 s after the peer is added or its session ends (for
+	// example because the router restarted).
 	ConnectRetry time.Duration
 	// Passive makes the speaker wait for the neighbor to connect.
 	Passive bool
@@ -276,8 +276,8 @@ func (c Config) validate() ([]rule, error) {
 		return nil, bad("ASN 0")
 	case !c.RouterID.Is4() || c.RouterID.IsUnspecified():
 		return nil, bad("router ID %v must be a non-zero IPv4 address", c.RouterID)
-	case c.ListenPort < -1 || c.ListenPort > 65535:
-		return nil, bad("listen port %d out of range", c.ListenPort)
+	case !c.Listen && (c.ListenPort != 0 || len(c.ListenAddrs) != 0):
+		return nil, bad("ListenPort or ListenAddrs without Listen")
 	case c.AggregateIPv4 < 0 || c.AggregateIPv4 > 32:
 		return nil, bad("IPv4 aggregation length %d", c.AggregateIPv4)
 	case c.AggregateIPv6 < 0 || c.AggregateIPv6 > 128:
@@ -289,67 +289,15 @@ func (c Config) validate() ([]rule, error) {
 		}
 	}
 	rules := make([]rule, 0, len(c.Rules))
-	for i, r := range c.Rules {
-		pr, err := parseAttributes(r.Attributes)
-		if err != nil {
-			return nil, fmt.Errorf("rule %d: %w", i, err)
-		}
-		rules = append(rules, rule{sel: r.Selector, attrs: pr})
+	for _, r := range c.Rules {
+		rules = append(rules, rule{sel: r.Selector, attrs: parseAttributes(r.Attributes)})
 	}
 	return rules, nil
 }
 
-// wellKnown are the RFC 1997 / RFC 7999 community names.
-var wellKnown = map[string]uint32{
-	"no-export":           0xFFFFFF01,
-	"no-advertise":        0xFFFFFF02,
-	"no-export-subconfed": 0xFFFFFF03,
-	"blackhole":           0xFFFF029A,
-}
-
-// ParseCommunity parses a standard community, "65000:100" or a well-known
-// name such as "no-export".
-func ParseCommunity(s string) (uint32, error) {
-	if v, ok := wellKnown[strings.ToLower(s)]; ok {
-		return v, nil
-	}
-	hi, lo, ok := strings.Cut(s, ":")
-	a, err1 := strconv.ParseUint(hi, 10, 16)
-	b, err2 := strconv.ParseUint(lo, 10, 16)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("%w %q: want ASN:value with two 16-bit numbers", ErrInvalidCommunity, s)
-	}
-	return uint32(a)<<16 | uint32(b), nil
-}
-
-// A LargeCommunity is an RFC 8092 community: three 32-bit numbers.
-type LargeCommunity struct{ ASN, Local1, Local2 uint32 }
-
-// String returns "ASN:Local1:Local2".
-func (c LargeCommunity) String() string {
-	return fmt.Sprintf("%d:%d:%d", c.ASN, c.Local1, c.Local2)
-}
-
-// ParseLargeCommunity parses "65000:1:1".
-func ParseLargeCommunity(s string) (LargeCommunity, error) {
-	parts := strings.Split(s, ":")
-	var v [3]uint32
-	if len(parts) != 3 {
-		return LargeCommunity{}, fmt.Errorf("%w %q: want ASN:value:value", ErrInvalidCommunity, s)
-	}
-	for i, p := range parts {
-		n, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return LargeCommunity{}, fmt.Errorf("%w %q: want three 32-bit numbers", ErrInvalidCommunity, s)
-		}
-		v[i] = uint32(n)
-	}
-	return LargeCommunity{v[0], v[1], v[2]}, nil
-}
-
 // attrs is the parsed, canonical form of Attributes: sorted, deduplicated.
 type attrs struct {
-	communities []uint32
+	communities []Community
 	large       []LargeCommunity
 	localPref   *uint32
 	med         *uint32
@@ -360,25 +308,15 @@ type rule struct {
 	attrs attrs
 }
 
-func parseAttributes(a Attributes) (attrs, error) {
-	var out attrs
-	for _, s := range a.Communities {
-		c, err := ParseCommunity(s)
-		if err != nil {
-			return attrs{}, err
-		}
-		out.communities = append(out.communities, c)
+func parseAttributes(a Attributes) attrs {
+	out := attrs{
+		communities: slices.Clone(a.Communities),
+		large:       slices.Clone(a.LargeCommunities),
+		localPref:   copyPtr(a.LocalPref),
+		med:         copyPtr(a.MED),
 	}
-	for _, s := range a.LargeCommunities {
-		c, err := ParseLargeCommunity(s)
-		if err != nil {
-			return attrs{}, err
-		}
-		out.large = append(out.large, c)
-	}
-	out.localPref, out.med = copyPtr(a.LocalPref), copyPtr(a.MED)
 	out.normalize()
-	return out, nil
+	return out
 }
 
 // copyPtr returns a pointer to a copy of *p, or nil: the speaker must not
@@ -394,9 +332,7 @@ func copyPtr(p *uint32) *uint32 {
 func (a *attrs) normalize() {
 	slices.Sort(a.communities)
 	a.communities = slices.Compact(a.communities)
-	slices.SortFunc(a.large, func(x, y LargeCommunity) int {
-		return cmp.Or(cmp.Compare(x.ASN, y.ASN), cmp.Compare(x.Local1, y.Local1), cmp.Compare(x.Local2, y.Local2))
-	})
+	slices.SortFunc(a.large, LargeCommunity.Compare)
 	a.large = slices.Compact(a.large)
 }
 

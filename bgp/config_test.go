@@ -1,6 +1,7 @@
 package bgp
 
 import (
+	"encoding/json"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,7 +16,7 @@ import (
 func TestParseCommunity(t *testing.T) {
 	tests := []struct {
 		in   string
-		want uint32
+		want Community
 		ok   bool
 	}{
 		{"65000:100", 65000<<16 | 100, true},
@@ -58,18 +59,40 @@ func TestParseLargeCommunity(t *testing.T) {
 	}
 }
 
+func TestCommunityString(t *testing.T) {
+	assert.Equal(t, "65000:100", CommunityFrom(65000, 100).String())
+	assert.Equal(t, "no-export", NoExport.String())
+	assert.Equal(t, "blackhole", MustParseCommunity("65535:666").String())
+	assert.Equal(t, uint16(65000), CommunityFrom(65000, 100).ASN())
+	assert.Equal(t, uint16(100), CommunityFrom(65000, 100).Value())
+	assert.Panics(t, func() { MustParseCommunity("x") })
+	assert.Panics(t, func() { MustParseLargeCommunity("1:2") })
+	assert.Equal(t, LargeCommunity{1, 2, 3}, MustParseLargeCommunity("1:2:3"))
+
+	// Text forms: JSON and flags carry communities as strings.
+	var a Attributes
+	require.NoError(t, json.Unmarshal([]byte(`{"Communities":["no-export","1:2"],"LargeCommunities":["1:2:3"]}`), &a))
+	assert.Equal(t, []Community{NoExport, CommunityFrom(1, 2)}, a.Communities)
+	assert.Equal(t, []LargeCommunity{{1, 2, 3}}, a.LargeCommunities)
+	b, err := json.Marshal(a)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"Communities":["no-export","1:2"],"LargeCommunities":["1:2:3"]`)
+	assert.ErrorIs(t, json.Unmarshal([]byte(`{"Communities":["1:65536"]}`), &a), ErrInvalidCommunity)
+	assert.ErrorIs(t, json.Unmarshal([]byte(`{"LargeCommunities":["1:2"]}`), &a), ErrInvalidCommunity)
+}
+
 func TestAttrsFor(t *testing.T) {
 	cfg := Config{Rules: []Rule{
-		{Selector: selector.MustParse("a"), Attributes: Attributes{Communities: []string{"2:2", "1:1"}, MED: u32(1)}},
-		{Selector: selector.MustParse("b"), Attributes: Attributes{Communities: []string{"1:1"}, LargeCommunities: []string{"3:3:3", "1:1:1"}, LocalPref: u32(7), MED: u32(2)}},
-		{Attributes: Attributes{LargeCommunities: []string{"1:1:1"}}}, // zero selector: every service
+		{Selector: selector.MustParse("a"), Attributes: Attributes{Communities: []Community{CommunityFrom(2, 2), CommunityFrom(1, 1)}, MED: u32(1)}},
+		{Selector: selector.MustParse("b"), Attributes: Attributes{Communities: []Community{CommunityFrom(1, 1)}, LargeCommunities: []LargeCommunity{{3, 3, 3}, {1, 1, 1}}, LocalPref: u32(7), MED: u32(2)}},
+		{Attributes: Attributes{LargeCommunities: []LargeCommunity{{1, 1, 1}}}}, // zero selector: every service
 	}}
 	cfg.ASN, cfg.RouterID = 1, lo4
 	rules, err := cfg.validate()
 	require.NoError(t, err)
 
 	got := attrsFor(rules, selector.Set{"a": "", "b": ""})
-	assert.Equal(t, []uint32{1<<16 | 1, 2<<16 | 2}, got.communities, "union, sorted, unique")
+	assert.Equal(t, []Community{1<<16 | 1, 2<<16 | 2}, got.communities, "union, sorted, unique")
 	assert.Equal(t, []LargeCommunity{{1, 1, 1}, {3, 3, 3}}, got.large)
 	assert.Equal(t, uint32(1), *got.med, "first rule setting MED wins")
 	assert.Equal(t, uint32(7), *got.localPref)
@@ -98,6 +121,9 @@ func FuzzParseCommunity(f *testing.F) {
 		again, err := ParseCommunity(formatCommunity(v))
 		if err != nil || again != v {
 			t.Fatalf("%q -> %d -> %q -> %d, %v", s, v, formatCommunity(v), again, err)
+		}
+		if named, err := ParseCommunity(v.String()); err != nil || named != v {
+			t.Fatalf("%q -> %v -> %v, %v", s, v, named, err)
 		}
 	})
 }
@@ -136,6 +162,6 @@ func TestRulesCopied(t *testing.T) {
 }
 
 // formatCommunity is the inverse of ParseCommunity for numeric communities.
-func formatCommunity(v uint32) string {
+func formatCommunity(v Community) string {
 	return strconv.Itoa(int(v>>16)) + ":" + strconv.Itoa(int(v&0xffff))
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+
 	"net/netip"
 	"time"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/bgp"
+	"github.com/lbkit/lbkit/internal/freeport"
 	"github.com/lbkit/lbkit/selector"
 )
 
@@ -21,7 +22,7 @@ func Example() {
 	loopback := netip.MustParseAddr("127.0.0.1")
 	port := freePort()
 
-	router, err := bgp.New(ctx, bgp.Config{ASN: 65000, RouterID: netip.MustParseAddr("10.0.0.1"), ListenPort: int32(port), ListenAddrs: []netip.Addr{loopback}})
+	router, err := bgp.New(ctx, bgp.Config{ASN: 65000, RouterID: netip.MustParseAddr("10.0.0.1"), Listen: true, ListenPort: port, ListenAddrs: []netip.Addr{loopback}})
 	if err != nil {
 		panic(err)
 	}
@@ -33,12 +34,11 @@ func Example() {
 	})
 
 	node, err := bgp.New(ctx, bgp.Config{
-		ASN:        65001,
-		RouterID:   netip.MustParseAddr("10.0.0.2"),
-		ListenPort: -1, // dial out only
+		ASN:      65001,
+		RouterID: netip.MustParseAddr("10.0.0.2"),
 		Rules: []bgp.Rule{{
 			Selector:   selector.MustParse("org=empire"),
-			Attributes: bgp.Attributes{Communities: []string{"65000:100"}},
+			Attributes: bgp.Attributes{Communities: []bgp.Community{bgp.MustParseCommunity("65000:100")}},
 		}},
 	})
 	if err != nil {
@@ -78,10 +78,9 @@ func Example() {
 }
 
 func freePort() uint16 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.TCP(netip.MustParseAddr("127.0.0.1"))
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
+	return port
 }

@@ -40,7 +40,10 @@ func (h *hub) subscribe(ctx context.Context) <-chan PeerEvent {
 	return out
 }
 
+// run feeds out until ctx ends, or until the hub has closed and the queue
+// is empty: events queued before the close are delivered.
 func (s *sub) run(ctx context.Context, out chan<- PeerEvent) {
+	done := s.done
 	for {
 		s.mu.Lock()
 		if len(s.queue) == 0 {
@@ -48,7 +51,7 @@ func (s *sub) run(ctx context.Context, out chan<- PeerEvent) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.done:
+			case <-done:
 				return
 			case <-s.wake:
 				continue
@@ -60,8 +63,6 @@ func (s *sub) run(ctx context.Context, out chan<- PeerEvent) {
 		select {
 		case out <- ev:
 		case <-ctx.Done():
-			return
-		case <-s.done:
 			return
 		}
 	}

@@ -93,7 +93,7 @@ func nodeDo(ctx context.Context, s *Speaker, req nodeRequest) (*Speaker, []PeerS
 	}
 	switch req.Op {
 	case "new":
-		cfg := Config{ASN: req.Config.ASN, RouterID: req.Config.RouterID, ListenPort: -1,
+		cfg := Config{ASN: req.Config.ASN, RouterID: req.Config.RouterID,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 		for _, r := range req.Config.Rules {
 			sel, err := selector.Parse(r.Selector)

@@ -18,12 +18,21 @@ func (s *Speaker) AddPeer(ctx context.Context, p Peer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	return s.withPeers(func() error {
+	return s.withPeersCtx(ctx, func() error {
 		if _, ok := s.peers[p.Address]; ok {
 			return fmt.Errorf("%w: %v", ErrPeerExists, p.Address)
 		}
 		return s.addPeerLocked(ctx, p)
 	})
+}
+
+// withPeersCtx runs f with peerMu held, unless ctx is done or the speaker
+// is closed.
+func (s *Speaker) withPeersCtx(ctx context.Context, f func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.withPeers(f)
 }
 
 // withPeers runs f with peerMu held, unless the speaker is closed.
@@ -53,6 +62,7 @@ func (s *Speaker) addPeerLocked(ctx context.Context, p Peer) error {
 		return errors.Join(err, s.setPeerRouting(ctx, next, Peer{Address: p.Address}))
 	}
 	s.peers[p.Address] = p
+	s.addedAt[p.Address] = time.Now()
 	return nil
 }
 
@@ -92,7 +102,7 @@ func (s *Speaker) UpdatePeer(ctx context.Context, p Peer) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
-	return s.withPeers(func() error { return s.updatePeerLocked(ctx, p) })
+	return s.withPeersCtx(ctx, func() error { return s.updatePeerLocked(ctx, p) })
 }
 
 func (s *Speaker) updatePeerLocked(ctx context.Context, p Peer) error {
@@ -132,7 +142,7 @@ func (s *Speaker) updatePeerLocked(ctx context.Context, p Peer) error {
 // RemovePeer closes the session to addr (with a CEASE) and forgets the
 // neighbor. An unknown address returns ErrUnknownPeer.
 func (s *Speaker) RemovePeer(ctx context.Context, addr netip.Addr) error {
-	return s.withPeers(func() error {
+	return s.withPeersCtx(ctx, func() error {
 		p, ok := s.peers[addr]
 		if !ok {
 			return fmt.Errorf("%w: %v", ErrUnknownPeer, addr)

@@ -2,7 +2,7 @@ package bgp
 
 import (
 	"context"
-	"net"
+
 	"net/netip"
 	"slices"
 	"testing"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/bgp/bgptest"
+	"github.com/lbkit/lbkit/internal/freeport"
 )
 
 // newTestRouter starts a bgptest.Router playing the upstream router on
@@ -40,10 +41,9 @@ func routerPeer(r *bgptest.Router) Peer {
 // freePort returns a TCP port that was free on addr a moment ago.
 func freePort(t testing.TB, addr netip.Addr) uint16 {
 	t.Helper()
-	l, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+	port, err := freeport.TCP(addr)
 	require.NoError(t, err)
-	defer l.Close()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
+	return port
 }
 
 // routeMap indexes routes by prefix.

@@ -108,6 +108,9 @@ func (s *Speaker) Announce(ctx context.Context, svc announce.Service) error {
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -136,6 +139,9 @@ func (s *Speaker) Announce(ctx context.Context, svc announce.Service) error {
 // Withdraw withdraws every route of key. Withdrawing an unknown key is not
 // an error.
 func (s *Speaker) Withdraw(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

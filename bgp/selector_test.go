@@ -23,7 +23,7 @@ func TestPeerSelector(t *testing.T) {
 	lo4b := netip.MustParseAddr("127.0.0.2")
 	r1 := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
 	r2 := newTestRouter(t, lo4b, routerASN, speakerAt(lo4))
-	s := newSpeaker(t, Config{Rules: []Rule{{Attributes: Attributes{LargeCommunities: []string{"65000:1:2"}}}}})
+	s := newSpeaker(t, Config{Rules: []Rule{{Attributes: Attributes{LargeCommunities: []LargeCommunity{{65000, 1, 2}}}}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p1, p2 := routerPeer(r1), routerPeer(r2)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"time"
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/server"
@@ -19,6 +20,10 @@ import (
 // A Speaker is an embedded BGP speaker that announces service addresses.
 // It implements announce.Announcer. Create it with New; it is safe for
 // concurrent use.
+//
+// A method whose ctx is done when it is called returns ctx's error and
+// changes nothing. Once started, a call runs to its end: GoBGP's
+// operations cannot be interrupted, and they take milliseconds.
 type Speaker struct {
 	cfg   Config
 	rules []rule
@@ -41,15 +46,21 @@ type Speaker struct {
 	peers       map[netip.Addr]Peer
 	bfd         *bfd.Server // started with the first peer with BFD
 	bfdSessions map[netip.Addr]*bfd.Session
+	addedAt     map[netip.Addr]time.Time // when each peer was last given to GoBGP
+
+	bg sync.WaitGroup // goroutines that reconnect peers
 }
 
 var _ announce.Announcer = (*Speaker)(nil)
 
-// New starts a speaker. It returns ErrInvalidConfig (or ErrInvalidCommunity
-// for a rule) for a bad configuration, and GoBGP's error if it cannot
-// start, for example because the listen port is taken. ctx bounds the
-// start only.
+// New starts a speaker. It returns ErrInvalidConfig for a bad
+// configuration, and GoBGP's error if it cannot start, for example because
+// the listen port is taken. ctx bounds the start only: the speaker runs
+// until Close, whatever happens to ctx later.
 func New(ctx context.Context, cfg Config) (*Speaker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rules, err := cfg.validate()
 	if err != nil {
 		return nil, err
@@ -66,6 +77,7 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 		lastState:   make(map[netip.Addr]PeerState),
 		lastBFD:     make(map[netip.Addr]BFDState),
 		bfdSessions: make(map[netip.Addr]*bfd.Session),
+		addedAt:     make(map[netip.Addr]time.Time),
 		hub:         newHub(),
 		routeState:  newRouteState(),
 		peers:       make(map[netip.Addr]Peer),
@@ -82,14 +94,10 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 }
 
 func (s *Speaker) start(ctx context.Context) error {
-	port := s.cfg.ListenPort
-	if port == 0 {
-		port = 179
-	}
 	g := &api.Global{
 		Asn:        s.cfg.ASN,
 		RouterId:   s.cfg.RouterID.String(),
-		ListenPort: port,
+		ListenPort: s.listenPort(),
 	}
 	for _, a := range s.cfg.ListenAddrs {
 		g.ListenAddresses = append(g.ListenAddresses, a.String())
@@ -158,6 +166,7 @@ func (s *Speaker) shutdown(graceful bool) error {
 	s.peerMu.Unlock()
 	errs = append(errs, gobgpstart.Stop(s.srv))
 	s.stopEvents()
+	s.bg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -176,9 +185,16 @@ func (s *Speaker) abortGracefulSessions() error {
 	return errors.Join(errs...)
 }
 
-// listenPort returns the port the speaker accepts sessions on, or -1.
+// listenPort returns the port the speaker accepts sessions on, or -1
+// (GoBGP's "do not listen").
 func (s *Speaker) listenPort() int32 {
-	return s.cfg.ListenPort
+	switch {
+	case !s.cfg.Listen:
+		return -1
+	case s.cfg.ListenPort == 0:
+		return 179
+	}
+	return int32(s.cfg.ListenPort)
 }
 
 func (p Peer) port() uint16 {

@@ -34,9 +34,6 @@ func newSpeaker(t testing.TB, cfg Config) *Speaker {
 	if !cfg.RouterID.IsValid() {
 		cfg.RouterID = netip.MustParseAddr("10.255.255.2")
 	}
-	if cfg.ListenPort == 0 {
-		cfg.ListenPort = -1
-	}
 	s, err := New(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
@@ -86,13 +83,10 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"no router id", Config{ASN: 1}, ErrInvalidConfig},
 		{"v6 router id", Config{ASN: 1, RouterID: netip.MustParseAddr("2001:db8::1")}, ErrInvalidConfig},
 		{"zero router id", Config{ASN: 1, RouterID: netip.IPv4Unspecified()}, ErrInvalidConfig},
-		{"port", Config{ASN: 1, RouterID: rid, ListenPort: 70000}, ErrInvalidConfig},
+		{"port without Listen", Config{ASN: 1, RouterID: rid, ListenPort: 1179}, ErrInvalidConfig},
 		{"aggregate v4", Config{ASN: 1, RouterID: rid, AggregateIPv4: 33}, ErrInvalidConfig},
 		{"aggregate v6", Config{ASN: 1, RouterID: rid, AggregateIPv6: -1}, ErrInvalidConfig},
 		{"listen addr", Config{ASN: 1, RouterID: rid, ListenAddrs: []netip.Addr{{}}}, ErrInvalidConfig},
-		{"community", Config{ASN: 1, RouterID: rid, Rules: []Rule{{Attributes: Attributes{Communities: []string{"65536:1"}}}}}, ErrInvalidCommunity},
-		{"community text", Config{ASN: 1, RouterID: rid, Rules: []Rule{{Attributes: Attributes{Communities: []string{"no-such"}}}}}, ErrInvalidCommunity},
-		{"large community", Config{ASN: 1, RouterID: rid, Rules: []Rule{{Attributes: Attributes{LargeCommunities: []string{"1:2"}}}}}, ErrInvalidCommunity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,10 +204,10 @@ func TestRulesAttributes(t *testing.T) {
 	r := newTestRouter(t, lo4, speakerASN, speakerAt(lo4))
 	s := newSpeaker(t, Config{Rules: []Rule{
 		{Selector: selector.MustParse("announced=bgp"), Attributes: Attributes{
-			Communities: []string{"65000:100", "no-export"}, LargeCommunities: []string{"65000:1:1"}, LocalPref: u32(200),
+			Communities: []Community{MustParseCommunity("65000:100"), NoExport}, LargeCommunities: []LargeCommunity{{65000, 1, 1}}, LocalPref: u32(200),
 		}},
 		{Selector: selector.MustParse("tier=gold"), Attributes: Attributes{
-			Communities: []string{"65000:200", "65000:100"}, MED: u32(5), LocalPref: u32(300),
+			Communities: []Community{CommunityFrom(65000, 200), CommunityFrom(65000, 100)}, MED: u32(5), LocalPref: u32(300),
 		}},
 	}})
 	require.NoError(t, s.AddPeer(context.Background(), routerPeer(r)))
@@ -291,8 +285,8 @@ func TestConcurrentAnnounce(t *testing.T) {
 
 func TestSharedHostRouteAttributes(t *testing.T) {
 	s, r := session(t, Config{Rules: []Rule{
-		{Selector: selector.MustParse("c=a"), Attributes: Attributes{Communities: []string{"1:1"}}},
-		{Selector: selector.MustParse("c=b"), Attributes: Attributes{Communities: []string{"2:2"}}},
+		{Selector: selector.MustParse("c=a"), Attributes: Attributes{Communities: []Community{CommunityFrom(1, 1)}}},
+		{Selector: selector.MustParse("c=b"), Attributes: Attributes{Communities: []Community{CommunityFrom(2, 2)}}},
 	}}, nil)
 	ctx := context.Background()
 	host := netip.MustParsePrefix("172.18.255.201/32")
@@ -436,7 +430,7 @@ func waitRouterState(t testing.TB, r *bgptest.Router, addr netip.Addr, ok func(b
 // unprivileged port; multihop and timers are set.
 func TestPassiveListener(t *testing.T) {
 	port := freePort(t, lo4)
-	s := newSpeaker(t, Config{ListenPort: int32(port), ListenAddrs: []netip.Addr{lo4}})
+	s := newSpeaker(t, Config{Listen: true, ListenPort: port, ListenAddrs: []netip.Addr{lo4}})
 	r := newTestRouter(t, lo4, routerASN, bgptest.Peer{Address: lo4, ASN: speakerASN, Active: true, Port: port, EBGPMultihop: 2})
 	ctx := context.Background()
 	require.NoError(t, s.AddPeer(ctx, Peer{
@@ -459,4 +453,61 @@ func TestPeerValidationLocalAddressV6(t *testing.T) {
 			assert.ErrorIs(t, s.RemovePeer(ctx, p.Address), ErrUnknownPeer, "nothing half-applied")
 		})
 	}
+}
+
+// TestReconnectAfterRouterRestart: when the router goes away and comes
+// back on the same address and port, the speaker reconnects within its
+// connect-retry bound (first attempt 1.5–2 s after the session ends, then
+// every ConnectRetry, here 1 s), not after GoBGP's fixed 5 s idle hold.
+func TestReconnectAfterRouterRestart(t *testing.T) {
+	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
+	s := newSpeaker(t, Config{})
+	ctx := context.Background()
+	p := routerPeer(r)
+	require.NoError(t, s.AddPeer(ctx, p))
+	waitState(t, s, lo4, StateEstablished)
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
+	waitRoutes(t, r, "route", hasExactly("172.18.255.201/32"))
+
+	require.NoError(t, r.Close())
+	waitState(t, s, lo4, StateActive)
+	r2, err := bgptest.NewRouter(ctx, bgptest.Config{ASN: routerASN, RouterID: netip.MustParseAddr("10.255.255.1"), ListenAddr: lo4, ListenPort: p.Port})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r2.Close() })
+	require.NoError(t, r2.AddPeer(ctx, speakerAt(lo4)))
+	start := time.Now()
+	waitRoutes(t, r2, "route after the router's restart", hasExactly("172.18.255.201/32"))
+	took := time.Since(start)
+	t.Logf("reconnected and re-announced %v after the router came back", took)
+	assert.Less(t, took, 5*time.Second, "within the connect-retry bound, not after a 5 s idle hold plus 1.5–2 s")
+}
+
+// TestCancelledContext: a call whose context is done changes nothing.
+func TestCancelledContext(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := New(done, Config{ASN: speakerASN, RouterID: netip.MustParseAddr("10.255.255.2")})
+	assert.ErrorIs(t, err, context.Canceled)
+
+	s := newSpeaker(t, Config{})
+	p := Peer{Address: netip.MustParseAddr("127.0.0.9"), ASN: routerASN}
+	assert.ErrorIs(t, s.AddPeer(done, p), context.Canceled)
+	assert.ErrorIs(t, s.Announce(done, svc("a/b", nil, "10.0.0.1")), context.Canceled)
+	ctx := context.Background()
+	ps, err := s.Peers(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, ps, "no peer added")
+	require.NoError(t, s.AddPeer(ctx, p))
+	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "10.0.0.1")))
+	assert.ErrorIs(t, s.UpdatePeer(done, p), context.Canceled)
+	assert.ErrorIs(t, s.RemovePeer(done, p.Address), context.Canceled)
+	assert.ErrorIs(t, s.Withdraw(done, "a/b"), context.Canceled)
+	_, err = s.Peers(done)
+	assert.ErrorIs(t, err, context.Canceled)
+	ps, err = s.Peers(ctx)
+	require.NoError(t, err)
+	assert.Len(t, ps, 1, "the peer stays")
+	s.mu.Lock()
+	assert.Contains(t, s.services, "a/b", "the service stays")
+	s.mu.Unlock()
 }

@@ -151,7 +151,7 @@ func (s *Speaker) Watch(ctx context.Context) <-chan PeerEvent {
 }
 
 // onEvent receives GoBGP's peer events, in GoBGP's watcher goroutine.
-func (s *Speaker) onEvent(pe *apiutil.WatchEventMessage_PeerEvent, _ time.Time) {
+func (s *Speaker) onEvent(pe *apiutil.WatchEventMessage_PeerEvent, at time.Time) {
 	if pe == nil || pe.Type != apiutil.PEER_EVENT_STATE {
 		return
 	}
@@ -159,17 +159,21 @@ func (s *Speaker) onEvent(pe *apiutil.WatchEventMessage_PeerEvent, _ time.Time) 
 	if !ev.Address.IsValid() {
 		return
 	}
-	s.publish(ev)
+	if s.publish(ev) == StateEstablished && ev.State == StateIdle {
+		s.reconnectLater(ev.Address, at)
+	}
 }
 
 // publish logs a session event and passes it to the watchers, unless the
-// speaker has stopped watching GoBGP.
-func (s *Speaker) publish(ev PeerEvent) {
+// speaker has stopped watching GoBGP. It returns the session's previous
+// state.
+func (s *Speaker) publish(ev PeerEvent) (prev PeerState) {
 	s.evMu.Lock()
 	defer s.evMu.Unlock()
 	if s.evStopped {
-		return
+		return StateUnknown
 	}
+	prev = s.lastState[ev.Address]
 	ev.BFD = s.lastBFD[ev.Address]
 	if ev.State == StateIdle {
 		delete(s.lastState, ev.Address)
@@ -182,6 +186,7 @@ func (s *Speaker) publish(ev PeerEvent) {
 	}
 	s.log.Log(context.Background(), level, "bgp session", "peer", ev.Address, "state", ev.State)
 	s.hub.publish(ev)
+	return prev
 }
 
 // stopEvents stops passing GoBGP's events on. GoBGP may still hold events

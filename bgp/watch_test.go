@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestWatchEndsWithContext(t *testing.T) {
 // (watchers included) and of GoBGP has ended.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	s, err := New(context.Background(), Config{ASN: 65001, RouterID: lo4, ListenPort: -1})
+	s, err := New(context.Background(), Config{ASN: 65001, RouterID: lo4})
 	require.NoError(t, err)
 	events := s.Watch(context.Background())
 	require.NoError(t, s.Close())
@@ -80,4 +81,24 @@ func TestPeerStateString(t *testing.T) {
 	assert.Equal(t, "PeerState(9)", PeerState(9).String())
 	assert.Equal(t, "ipv6-unicast", IPv6Unicast.String())
 	assert.Equal(t, "Family(0)", Family(0).String())
+}
+
+// TestWatchDeliversQueuedEventsOnClose: events not yet received when the
+// speaker closes are still delivered, ending with the session's end, and
+// then the channel closes.
+func TestWatchDeliversQueuedEventsOnClose(t *testing.T) {
+	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
+	s, err := New(context.Background(), Config{ASN: speakerASN, RouterID: netip.MustParseAddr("10.255.255.2")})
+	require.NoError(t, err)
+	events := s.Watch(context.Background())
+	require.NoError(t, s.AddPeer(context.Background(), routerPeer(r)))
+	waitState(t, s, lo4, StateEstablished)
+	require.NoError(t, s.Close())
+	var seen []PeerState
+	for ev := range events {
+		seen = append(seen, ev.State)
+	}
+	require.NotEmpty(t, seen)
+	assert.Contains(t, seen, StateEstablished, "%v", seen)
+	assert.Equal(t, StateIdle, seen[len(seen)-1], "%v", seen)
 }

@@ -28,8 +28,8 @@ func Example() {
 	}
 
 	speaker, err := bgp.New(ctx, bgp.Config{
-		ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.2"), ListenPort: -1,
-		Rules: []bgp.Rule{{Attributes: bgp.Attributes{Communities: []string{"65000:100"}}}},
+		ASN: 65001, RouterID: netip.MustParseAddr("10.0.0.2"),
+		Rules: []bgp.Rule{{Attributes: bgp.Attributes{Communities: []bgp.Community{bgp.CommunityFrom(65000, 100)}}}},
 	})
 	if err != nil {
 		panic(err)

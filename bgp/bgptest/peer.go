@@ -152,6 +152,9 @@ type PeerStatus struct {
 	// Accepted is the number of routes received from the neighbor and
 	// accepted.
 	Accepted uint64
+	// Updates is the number of UPDATE messages received from the
+	// neighbor.
+	Updates uint64
 	// HoldTime is the hold time negotiated for the session; 0 when the
 	// session is not established.
 	HoldTime time.Duration
@@ -179,6 +182,7 @@ func peerStatus(p *api.Peer) PeerStatus {
 	for _, af := range p.GetAfiSafis() {
 		st.Accepted += af.GetState().GetAccepted()
 	}
+	st.Updates = p.GetState().GetMessages().GetReceived().GetUpdate()
 	if st.Established() {
 		st.HoldTime = time.Duration(p.GetTimers().GetState().GetNegotiatedHoldTime()) * time.Second
 	}

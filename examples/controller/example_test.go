@@ -51,7 +51,7 @@ func Example_composition() {
 	_ = m.SetPool(ipam.Pool{Name: "empire-ip-pool", ServiceSelector: selector.MustParse("org=empire"),
 		Ranges: []ipam.Range{ipam.MustParseRange("172.18.255.200/29"), ipam.MustParseRange("2001:db8:dead:beef::/64")}})
 	// ctx bounds each call; for New, only the start: announcers run until Close.
-	speaker, _ := bgp.New(ctx, bgp.Config{ASN: 65001, RouterID: netip.MustParseAddr("10.255.0.2"), ListenPort: -1})
+	speaker, _ := bgp.New(ctx, bgp.Config{ASN: 65001, RouterID: netip.MustParseAddr("10.255.0.2")})
 	_ = speaker.AddPeer(ctx, bgp.Peer{Address: netip.MustParseAddr("2001:db8:4e::1"), ASN: 65000})
 	arp, _ := l2.New(ctx, l2.Config{Interfaces: []string{"eth1"}})
 	ann := announce.Multi(

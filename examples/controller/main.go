@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	// Announcers: BGP for services labelled announced=bgp, L2 for org=empire.
-	speaker, err := bgp.New(ctx, bgp.Config{ASN: localASN, RouterID: netip.MustParseAddr("10.255.0.2"), ListenPort: -1, Logger: log})
+	speaker, err := bgp.New(ctx, bgp.Config{ASN: localASN, RouterID: netip.MustParseAddr("10.255.0.2"), Logger: log})
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func story(ctx context.Context, w lab.World, cfg manifest.Config, log *slog.Logg
 	if err != nil {
 		return g.Fail("%v", err)
 	}
-	speaker, err := bgp.New(ctx, bgp.Config{ASN: cfg.BGP.ASN, RouterID: cfg.BGP.RouterID, ListenPort: -1, Logger: log})
+	speaker, err := bgp.New(ctx, bgp.Config{ASN: cfg.BGP.ASN, RouterID: cfg.BGP.RouterID, Logger: log})
 	if err != nil {
 		return g.Fail("bgp.New: %v", err)
 	}

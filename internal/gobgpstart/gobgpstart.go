@@ -3,13 +3,15 @@
 //
 // GoBGP v4 still keeps route-selection options in package variables
 // (table.SelectionOptions, table.UseMultiplePaths) that every server writes
-// in StartBgp and reads in its server loop while selecting routes. The
-// writes all store the same values, but to keep them ordered (and the race
-// detector quiet) Start starts servers one at a time and, after each start,
-// makes a round trip through the loop of every other live server: whatever
-// those loops do next happens after the write. A start that overlaps
-// another server's route selection cannot be ordered this way; callers
-// document that.
+// in StartBgp and reads while selecting routes (in its server loop, and in
+// its sessions' goroutines under the server's lock). The writes all store
+// the same values, but to keep them ordered (and the race detector quiet)
+// Start starts servers one at a time and, before and after each start,
+// makes a round trip through the loop of every other live server: the
+// loop takes the server's lock, so what the server did before happens
+// before the write, and what it does next happens after. A start that
+// overlaps another server's route selection cannot be ordered this way;
+// callers document that.
 package gobgpstart
 
 import (
@@ -34,17 +36,24 @@ var servers struct {
 func Start(ctx context.Context, srv *server.BgpServer, req *api.StartBgpRequest) error {
 	servers.Lock()
 	defer servers.Unlock()
+	roundTrips()
 	if err := srv.StartBgp(ctx, req); err != nil {
 		return err
 	}
-	for other := range servers.live {
-		_, _ = other.GetBgp(context.Background(), &api.GetBgpRequest{})
-	}
+	roundTrips()
 	if servers.live == nil {
 		servers.live = make(map[*server.BgpServer]bool)
 	}
 	servers.live[srv] = true
 	return nil
+}
+
+// roundTrips passes through the loop of every live server; servers is
+// locked.
+func roundTrips() {
+	for other := range servers.live {
+		_, _ = other.GetBgp(context.Background(), &api.GetBgpRequest{})
+	}
 }
 
 // Stop stops srv, which Start started (or tried to): it tears down srv's
