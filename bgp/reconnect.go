@@ -16,9 +16,18 @@ import (
 // starts connecting at once.
 
 // reconnectLater re-adds peer addr in a goroutine, unless the speaker has
-// (re)configured the peer since GoBGP reported the session's end at ended.
+// (re)configured the peer since GoBGP reported the session's end at ended,
+// or has stopped watching GoBGP (it is closing).
 func (s *Speaker) reconnectLater(addr netip.Addr, ended time.Time) {
-	s.bg.Add(1)
+	s.evMu.Lock()
+	stopped := s.evStopped
+	if !stopped {
+		s.bg.Add(1) // before stopEvents, so before Close waits for bg
+	}
+	s.evMu.Unlock()
+	if stopped {
+		return
+	}
 	go func() {
 		defer s.bg.Done()
 		_ = s.withPeers(func() error {
