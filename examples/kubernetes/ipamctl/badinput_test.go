@@ -103,7 +103,7 @@ func TestBadInputReported(t *testing.T) {
 
 	// Addresses asked for that the pools cannot give.
 	for _, tc := range []struct{ name, ips, reason string }{
-		{"outside", "192.0.2.1", ipamctl.ReasonNoPool},
+		{"outside", "192.0.2.1", ipamctl.ReasonOutOfRange},
 		{"two-v4", "10.50.0.7,10.50.0.8", ipamctl.ReasonInvalidRequest},
 		{"taken", held[0].String(), ipamctl.ReasonInUse},
 	} {

@@ -54,6 +54,12 @@ type Controller struct {
 
 	ready chan struct{} // closed when the start-up barrier is passed
 
+	// pending are the services found at start not yet reconciled; synced
+	// is closed when none is left.
+	pendingMu sync.Mutex
+	pending   map[string]bool
+	synced    chan struct{}
+
 	// touchServices enqueues services after pool changes; touchPools
 	// enqueues pools for a (delayed) status update.
 	touchServices chan event.GenericEvent
@@ -104,6 +110,7 @@ func Setup(mgr manager.Manager, opts Options) (*Controller, error) {
 		ipam:          ipam.NewManager(mopts...),
 		opts:          opts,
 		ready:         make(chan struct{}),
+		synced:        make(chan struct{}),
 		touchServices: make(chan event.GenericEvent, 1024),
 		touchPools:    make(chan event.GenericEvent, 1024),
 		applied:       make(map[string]applied),
@@ -147,6 +154,24 @@ func (c *Controller) setupPools(mgr manager.Manager) error {
 // existing assignment restored, services being served.
 func (c *Controller) Ready() <-chan struct{} { return c.ready }
 
+// Synced returns a channel closed once every Service that existed when the
+// controller started has been reconciled after the start-up barrier.
+func (c *Controller) Synced() <-chan struct{} { return c.synced }
+
+// done records that the service key was reconciled.
+func (c *Controller) done(key string) {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	if c.pending == nil {
+		return // synced already
+	}
+	delete(c.pending, key)
+	if len(c.pending) == 0 {
+		c.pending = nil
+		close(c.synced)
+	}
+}
+
 // Manager returns the ipam.Manager holding the controller's assignments.
 func (c *Controller) Manager() *ipam.Manager { return c.ipam }
 
@@ -176,8 +201,13 @@ func (c *Controller) start(ctx context.Context) error {
 		return fmt.Errorf("ipamctl: list services: %w", err)
 	}
 	var reqs []ipam.Request
+	pending := make(map[string]bool)
 	for i := range svcs.Items {
 		svc := &svcs.Items[i]
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+			continue
+		}
+		pending[svc.Namespace+"/"+svc.Name] = true
 		if !c.serves(svc) {
 			continue
 		}
@@ -192,12 +222,16 @@ func (c *Controller) start(ctx context.Context) error {
 		r.Addrs, r.Pool = addrs, ""
 		reqs = append(reqs, r)
 	}
-	for i, err := range restore(c.ipam, reqs) {
+	for i, err := range c.ipam.Restore(reqs) {
 		if err != nil && c.opts.Logger != nil {
 			c.opts.Logger.Warn("ipamctl: not restored", "service", reqs[i].Key, "err", err)
 		}
 	}
+	c.pendingMu.Lock()
+	c.pending = pending
+	c.pendingMu.Unlock()
 	close(c.ready)
+	c.done("") // closes synced if there is nothing to reconcile
 	<-ctx.Done()
 	return nil
 }

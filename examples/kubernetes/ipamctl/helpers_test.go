@@ -92,6 +92,17 @@ func (r *replica) waitReady(t testing.TB) {
 	}
 }
 
+// waitSynced waits until the replica reconciled every service that existed
+// when it started.
+func (r *replica) waitSynced(t testing.TB) {
+	t.Helper()
+	select {
+	case <-r.ctl.Synced():
+	case <-time.After(waitTimeout):
+		t.Fatal("controller not synced")
+	}
+}
+
 // eventually polls cond until it returns nil or waitTimeout passes.
 func eventually(t testing.TB, what string, cond func() error) {
 	t.Helper()

@@ -47,6 +47,7 @@ func TestReferenceScenario(t *testing.T) {
 	startReplica(t, env, replicaOptions{}).waitReady(t)
 
 	applySample(t, c, "pool.yaml", new(v1alpha1.LoadBalancerIPPool))
+	poolCondition(t, c, "empire-ip-pool", v1alpha1.PoolConflict, metav1.ConditionFalse, "")
 	applySample(t, c, "service.yaml", new(corev1.Namespace), new(corev1.Service))
 
 	svc := waitAddrs(t, c, "batuu", "deathstar", 2)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -141,15 +140,13 @@ func TestRestartMovesNothing(t *testing.T) {
 	first.stop()
 
 	second := startReplica(t, env, replicaOptions{})
-	second.waitReady(t)
-	drain(t, c, nss[0], "sentinel-1", nil)
+	second.waitSynced(t)
 	after, _ := take(t, c, nss)
-	delete(after, nss[0]+"/sentinel-1")
 	if !maps.Equal(before, after) {
 		t.Fatalf("restart changed services: %s", before.diff(after))
 	}
-	if got := countEvents(t, c, nss); got != n+1 {
-		t.Errorf("%d events after the restart, want %d (the sentinel's)", got, n+1)
+	if got := countEvents(t, c, nss); got != n {
+		t.Errorf("%d events after the restart, want %d", got, n)
 	}
 	second.stop()
 
@@ -161,36 +158,15 @@ func TestRestartMovesNothing(t *testing.T) {
 	if err := c.Update(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	startReplica(t, env, replicaOptions{}).waitReady(t)
-	drain(t, c, nss[0], "sentinel-2", map[string]string{ipamctl.AnnotationIPs: "10.20.0.200"})
+	startReplica(t, env, replicaOptions{}).waitSynced(t)
 	after, _ = take(t, c, nss)
-	delete(after, nss[0]+"/sentinel-1")
-	delete(after, nss[0]+"/sentinel-2")
 	if !maps.Equal(before, after) {
 		t.Fatalf("restart with a disabled pool changed services: %s", before.diff(after))
 	}
-}
-
-// drain creates a service after a controller start and waits until it is
-// served: it was queued after every existing service, so those have been
-// reconciled by then (give or take the last few, hence the pause). With
-// annotations asking for an address of the disabled pool, it waits for the
-// refusal instead.
-func drain(t testing.TB, c client.Client, ns, name string, ann map[string]string) {
-	t.Helper()
-	labels := map[string]string{"pool": "a"}
-	if ann != nil {
-		labels["pool"] = "b"
-	}
-	svc := service(ns, name, labels, corev1.IPFamilyPolicySingleStack, 80)
-	maps.Copy(svc.Annotations, ann)
-	create(t, c, svc)
-	if ann == nil {
-		waitAddrs(t, c, ns, name, 1)
-	} else {
-		waitCondition(t, c, ns, name, metav1.ConditionFalse, ipamctl.ReasonDisabled)
-	}
-	time.Sleep(2 * time.Second)
+	late := service(nss[0], "late", map[string]string{"pool": "b"}, corev1.IPFamilyPolicySingleStack, 80)
+	late.Annotations[ipamctl.AnnotationIPs] = "10.20.0.200"
+	create(t, c, late)
+	waitCondition(t, c, nss[0], "late", metav1.ConditionFalse, ipamctl.ReasonDisabled)
 }
 
 // countEvents counts the controller's events in nss.

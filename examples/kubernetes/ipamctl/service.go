@@ -49,19 +49,27 @@ func (c *Controller) reconcileService(ctx context.Context, req reconcile.Request
 		return reconcile.Result{}, err
 	}
 	key := req.Namespace + "/" + req.Name
+	err := c.serviceOnce(ctx, req, key)
+	if err == nil {
+		c.done(key)
+	}
+	return reconcile.Result{}, err
+}
+
+func (c *Controller) serviceOnce(ctx context.Context, req reconcile.Request, key string) error {
 	svc := new(corev1.Service)
 	if err := c.client.Get(ctx, req.NamespacedName, svc); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.release(key)
-			return reconcile.Result{}, nil
+			return nil
 		}
-		return reconcile.Result{}, err
+		return err
 	}
 	if !c.serves(svc) {
 		c.release(key)
-		return reconcile.Result{}, c.forget(ctx, svc)
+		return c.forget(ctx, svc)
 	}
-	return reconcile.Result{}, c.writeStatus(ctx, svc, c.assign(ctx, svc, key))
+	return c.writeStatus(ctx, svc, c.assign(ctx, svc, key))
 }
 
 // An outcome is what a service holds after Assign, and why.

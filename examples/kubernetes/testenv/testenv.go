@@ -28,12 +28,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lbkit/lbkit/examples/kubernetes/api/v1alpha1"
 	"github.com/lbkit/lbkit/examples/kubernetes/config"
@@ -97,8 +99,10 @@ func Assets() (string, error) {
 }
 
 // Main runs the tests of m, for use as TestMain. It points
-// KUBEBUILDER_ASSETS at DefaultAssets when unset and present.
+// KUBEBUILDER_ASSETS at DefaultAssets when unset and present, and silences
+// controller-runtime's logger.
 func Main(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard())
 	if dir, err := Assets(); err == nil {
 		os.Setenv("KUBEBUILDER_ASSETS", dir)
 	}
