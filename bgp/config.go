@@ -140,8 +140,10 @@ type Peer struct {
 	// family of Address.
 	Families []Family
 	// NextHopIPv4 and NextHopIPv6 override the next hop of routes of that
-	// family sent to this peer. A session carrying the family other than
-	// Address's must set that family's next hop.
+	// family sent to this peer; by default it is the session's local
+	// address. A session carrying the family other than Address's
+	// (MP-BGP) must set that family's next hop: GoBGP would otherwise send
+	// an IPv4-mapped IPv6 address that routers accept but never install.
 	NextHopIPv4, NextHopIPv6 netip.Addr
 	// BFD runs Bidirectional Forwarding Detection with the neighbor; see
 	// BFD.

@@ -24,6 +24,14 @@ import (
 // A method whose ctx is done when it is called returns ctx's error and
 // changes nothing. Once started, a call runs to its end: GoBGP's
 // operations cannot be interrupted, and they take milliseconds.
+//
+// Several Speakers (and bgptest Routers) may share a process. GoBGP keeps
+// its route-selection options in package variables that every GoBGP
+// server writes when it starts (always the same values); New orders each
+// start against the other servers' work, but a start that overlaps another
+// server's route selection is still a benign data race inside GoBGP. Start
+// Speakers before they carry routes, and run no other GoBGP servers beside
+// them.
 type Speaker struct {
 	cfg   Config
 	rules []rule
@@ -123,9 +131,11 @@ func (s *Speaker) start(ctx context.Context) error {
 }
 
 // Close withdraws every route, then closes every session with a CEASE
-// notification and stops the speaker. Later calls of other methods return
-// ErrClosed; closing twice is harmless. See the package documentation for
-// graceful restart.
+// notification and stops the speaker. A CEASE tells a graceful-restart
+// helper that this is no restart, so routers drop the routes at once (RFC
+// 4724) even if a withdrawal was still queued. Later calls of other
+// methods return ErrClosed; closing twice is harmless. After Close, every
+// goroutine the speaker or its GoBGP server started has ended.
 func (s *Speaker) Close() error {
 	return s.shutdown(false)
 }

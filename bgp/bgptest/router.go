@@ -24,19 +24,9 @@
 // a real one it passes routes learned from one neighbor on to the others
 // (to eBGP neighbors; not from one iBGP neighbor to another).
 //
-// # Deviations from the issue
-//
-// Peer.Active (the zero value: the router waits for the neighbor) stands
-// for "passive or not"; PeerStatus.State is the state's name rather than a
-// copy of bgp.PeerState, which this package cannot import (bgp's own tests
-// use bgptest).
-//
-// # Concurrency
-//
 // A Router is safe for concurrent use. Routers and bgp.Speakers may share a
-// process: their GoBGP servers are started one at a time and ordered as the
-// bgp package documentation describes. After Close, every goroutine of
-// the Router has ended.
+// process, as bgp.Speaker's documentation describes. After Close, every
+// goroutine of the Router has ended.
 package bgptest
 
 import (

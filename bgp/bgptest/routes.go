@@ -36,7 +36,10 @@ type Route struct {
 	// (the members of an AS_SET in the order received).
 	ASPath []uint32
 	// Stale reports whether the router keeps the route for a neighbor
-	// that is restarting (graceful restart).
+	// that is restarting (graceful restart). GoBGP v4.8 reads the flag
+	// without the lock under which a session's end sets it: read Routes
+	// after the router reports the session down (Peers), not while it
+	// goes down, or the race detector may report GoBGP.
 	Stale bool
 }
 
