@@ -12,17 +12,6 @@ import (
 	"github.com/lbkit/lbkit/selector"
 )
 
-// Errors returned (wrapped) by this package; test with errors.Is.
-var (
-	ErrInvalidConfig    = errors.New("bgp: invalid config")
-	ErrInvalidPeer      = errors.New("bgp: invalid peer")
-	ErrPeerExists       = errors.New("bgp: peer already exists")
-	ErrUnknownPeer      = errors.New("bgp: unknown peer")
-	ErrInvalidCommunity = errors.New("bgp: invalid community")
-	ErrInvalidService   = errors.New("bgp: invalid service")
-	ErrClosed           = errors.New("bgp: speaker closed")
-)
-
 // DefaultConnectRetry is the connect-retry time of peers that leave
 // Peer.ConnectRetry zero. See Peer.ConnectRetry.
 const DefaultConnectRetry = 3 * time.Second

@@ -31,7 +31,6 @@ package bgptest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -42,15 +41,6 @@ import (
 
 	"github.com/lbkit/lbkit/internal/freeport"
 	"github.com/lbkit/lbkit/internal/gobgpstart"
-)
-
-// Errors returned by this package, wrapped; test them with errors.Is.
-var (
-	ErrInvalidConfig = errors.New("bgptest: invalid config")
-	ErrInvalidPeer   = errors.New("bgptest: invalid peer")
-	ErrPeerExists    = errors.New("bgptest: peer exists")
-	ErrUnknownPeer   = errors.New("bgptest: unknown peer")
-	ErrClosed        = errors.New("bgptest: router closed")
 )
 
 // Config configures a Router.
