@@ -49,7 +49,7 @@ func startReplica(t testing.TB, env *testenv.Env, o replicaOptions) *replica {
 		cfg.UserAgent = o.name
 	}
 	skip := true
-	lease, renew, retry := 6*time.Second, 4*time.Second, 500*time.Millisecond
+	lease, renew, retry := 15*time.Second, 10*time.Second, time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  env.Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
