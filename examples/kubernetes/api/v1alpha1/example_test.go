@@ -15,7 +15,7 @@ func Example() {
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "LoadBalancerIPPool"},
 		ObjectMeta: metav1.ObjectMeta{Name: "empire-ip-pool"},
 		Spec: v1alpha1.LoadBalancerIPPoolSpec{
-			Blocks: []v1alpha1.IPBlock{{CIDR: "172.18.255.200/29"}, {CIDR: "2001:db8:dead:beef::/64"}},
+			Blocks:          []v1alpha1.IPBlock{{CIDR: "172.18.255.200/29"}, {CIDR: "2001:db8:dead:beef::/64"}},
 			ServiceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"org": "empire"}},
 		},
 	}
