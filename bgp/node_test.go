@@ -1,17 +1,13 @@
 package bgp
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/netip"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/lbkit/lbkit/announce"
 	"github.com/lbkit/lbkit/internal/netns"
@@ -24,8 +20,8 @@ func TestMain(m *testing.M) {
 }
 
 // The node helper runs a Speaker inside the node namespace (a re-executed
-// test binary) and obeys JSON requests, one per line on stdin, answering
-// each with one JSON line on stdout.
+// test binary) and answers calls (netns.Serve): the op is nodeRequest.Op,
+// the argument the nodeRequest, the result a nodeResponse.
 type nodeRequest struct {
 	Op      string // new, addpeer, updatepeer, removepeer, announce, withdraw, bulk, close, closegraceful, peers
 	Config  *nodeConfig
@@ -51,40 +47,26 @@ type nodeRule struct {
 }
 
 type nodeResponse struct {
-	Err     string
-	Peers   []PeerStatus
-	Elapsed time.Duration
+	Peers []PeerStatus
 }
 
 func nodeMain() int {
-	ctx := context.Background()
 	var s *Speaker
-	dec := json.NewDecoder(bufio.NewReader(os.Stdin))
-	enc := json.NewEncoder(os.Stdout)
-	for {
+	defer func() {
+		if s != nil {
+			_ = s.Close()
+		}
+	}()
+	return netns.Serve(func(ctx context.Context, call netns.Request) (any, error) {
 		var req nodeRequest
-		if err := dec.Decode(&req); err != nil {
-			if s != nil {
-				_ = s.Close()
-			}
-			if errors.Is(err, io.EOF) {
-				return 0
-			}
-			fmt.Fprintln(os.Stderr, "bgp-node:", err)
-			return 1
+		if err := call.Decode(&req); err != nil {
+			return nil, err
 		}
 		var resp nodeResponse
-		start := time.Now()
 		var err error
 		s, resp.Peers, err = nodeDo(ctx, s, req)
-		resp.Elapsed = time.Since(start)
-		if err != nil {
-			resp.Err = err.Error()
-		}
-		if err := enc.Encode(resp); err != nil {
-			return 1
-		}
-	}
+		return resp, err
+	})
 }
 
 func nodeDo(ctx context.Context, s *Speaker, req nodeRequest) (*Speaker, []PeerStatus, error) {
@@ -159,50 +141,34 @@ func announceBulk(ctx context.Context, s *Speaker, n int) error {
 
 // nodeProc is the parent's handle on a node helper.
 type nodeProc struct {
-	t    testing.TB
-	pid  int    // the helper's process, for SIGSTOP and SIGCONT
-	stop func() // ends the helper (its stdin closes, it closes the speaker)
-	enc  *json.Encoder
-	dec  *json.Decoder
+	t     testing.TB
+	pid   int // the helper's process, for SIGSTOP and SIGCONT
+	child *netns.Child
 }
 
 // startNode starts the node helper in ns, with a speaker made from cfg.
+// The helper ends (closing the speaker) in t.Cleanup, or with stop.
 func startNode(t testing.TB, ns *netns.NS, cfg nodeConfig) *nodeProc {
 	t.Helper()
-	cmd := ns.Helper("bgp-node")
-	cmd.Stdout = nil // replaced by the pipe
-	in, err := cmd.StdinPipe()
+	child, err := ns.StartChild(context.Background(), ns.Helper("bgp-node"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ns.Start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	stop := func() { in.Close(); ns.Stop(cmd) }
-	t.Cleanup(stop)
-	n := &nodeProc{t: t, pid: cmd.Process.Pid, stop: stop, enc: json.NewEncoder(in), dec: json.NewDecoder(out)}
+	t.Cleanup(func() { _ = child.Close() })
+	n := &nodeProc{t: t, pid: child.Pid(), child: child}
 	n.must(nodeRequest{Op: "new", Config: &cfg})
 	return n
 }
+
+// stop ends the helper; it closes its speaker first.
+func (n *nodeProc) stop() { _ = n.child.Close() }
 
 // call sends req and returns the response; an error response is returned
 // as an error.
 func (n *nodeProc) call(req nodeRequest) (nodeResponse, error) {
 	var resp nodeResponse
-	if err := n.enc.Encode(req); err != nil {
-		return resp, err
-	}
-	if err := n.dec.Decode(&resp); err != nil {
-		return resp, err
-	}
-	if resp.Err != "" {
-		return resp, errors.New(resp.Err)
-	}
-	return resp, nil
+	err := n.child.Call(context.Background(), req.Op, req, &resp)
+	return resp, err
 }
 
 func (n *nodeProc) must(req nodeRequest) nodeResponse {
