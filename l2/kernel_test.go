@@ -1,10 +1,8 @@
 package l2
 
 import (
-	"bufio"
+	"context"
 	"fmt"
-	"io"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,35 +25,22 @@ const (
 )
 
 // A nodeProc is an announcer running in a node namespace (nodeMain),
-// driven through its stdin and stdout.
+// driven by calls (netns.StartChild).
 type nodeProc struct {
 	ns    *netns.NS
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	lines chan string
+	child *netns.Child
 }
 
 func startNode(tb testing.TB, ns *netns.NS, env ...string) *nodeProc {
 	tb.Helper()
 	cmd := ns.Helper("l2-node", env...)
-	cmd.Stdout = nil
 	cmd.Stderr = logWriter{tb}
-	in, err := cmd.StdinPipe()
-	require.NoError(tb, err)
-	out, err := cmd.StdoutPipe()
-	require.NoError(tb, err)
-	require.NoError(tb, ns.Start(cmd))
-	n := &nodeProc{ns: ns, cmd: cmd, in: in, lines: make(chan string, 16)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			n.lines <- sc.Text()
-		}
-		close(n.lines)
-	}()
-	tb.Cleanup(func() { ns.Stop(cmd) })
-	n.expectOK(tb)
-	return n
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	child, err := ns.StartChild(ctx, cmd)
+	require.NoError(tb, err, "node helper")
+	tb.Cleanup(child.Kill)
+	return &nodeProc{ns: ns, child: child}
 }
 
 // logWriter sends a helper's logs to the test log.
@@ -66,25 +51,16 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (n *nodeProc) expectOK(tb testing.TB) string {
-	tb.Helper()
-	select {
-	case l, ok := <-n.lines:
-		require.True(tb, ok, "node helper exited")
-		require.True(tb, strings.HasPrefix(l, "ok"), "node helper: %s", l)
-		return strings.TrimSpace(strings.TrimPrefix(l, "ok"))
-	case <-time.After(10 * time.Second):
-		tb.Fatal("node helper did not answer")
-		return ""
-	}
-}
-
-// do sends a command and returns the text after "ok".
+// do runs a command ("announce KEY ADDR...", see nodeMain) and returns its
+// answer.
 func (n *nodeProc) do(tb testing.TB, line string) string {
 	tb.Helper()
-	_, err := io.WriteString(n.in, line+"\n")
-	require.NoError(tb, err)
-	return n.expectOK(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := strings.Fields(line)
+	var out string
+	require.NoError(tb, n.child.Call(ctx, f[0], f[1:], &out), "node helper: %s", line)
+	return out
 }
 
 func (n *nodeProc) waitAnswering(tb testing.TB, count int) {
@@ -377,7 +353,7 @@ func TestKernelFailover(t *testing.T) {
 		lab.b.waitAnswering(t, 0)
 		lab.a.do(t, "alive node-a")
 		lab.mon.Wait(t, kSvc4, lab.macA, 10*time.Second)
-		lab.a.ns.Stop(lab.a.cmd) // gone without a word
+		lab.a.child.Kill() // gone without a word
 		t0 := time.Now()
 		lab.b.do(t, "dead node-a")
 		d := lab.mon.Wait(t, kSvc4, lab.macB, 10*time.Second).Sub(t0)

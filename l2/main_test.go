@@ -1,7 +1,6 @@
 package l2
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -27,11 +26,11 @@ func TestMain(m *testing.M) {
 // nodeMain runs an announcer inside a node namespace. Environment:
 // L2_IFACES (comma-separated patterns), L2_SELF and L2_MEMBERS (a
 // Rendezvous elector; Always when unset), L2_HTTP (addresses to serve
-// "/v1/" on, comma-separated host:port). It reads commands from stdin and
-// answers each with one line ("ok ..." or "err ...") on stdout:
+// "/v1/" on, comma-separated host:port). It answers calls (netns.Serve)
+// whose op is a command and whose argument its words ([]string):
 //
 //	announce KEY ADDR...   withdraw KEY   dead NAME   alive NAME
-//	ifaces                 answering      stats IFACE   quit
+//	ifaces                 answering      stats IFACE
 func nodeMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	self := os.Getenv("L2_SELF")
@@ -50,7 +49,7 @@ func nodeMain() int {
 		Logger:     log,
 	})
 	if err != nil {
-		fmt.Println("err", err)
+		fmt.Fprintln(os.Stderr, "l2-node:", err)
 		return 1
 	}
 	defer a.Close()
@@ -60,7 +59,7 @@ func nodeMain() int {
 		}
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			fmt.Println("err", err)
+			fmt.Fprintln(os.Stderr, "l2-node:", err)
 			return 1
 		}
 		go func() {
@@ -69,23 +68,16 @@ func nodeMain() int {
 			}))
 		}()
 	}
-	fmt.Println("ok ready")
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
+	return netns.Serve(func(_ context.Context, call netns.Request) (any, error) {
+		var args []string
+		if err := call.Decode(&args); err != nil {
+			return nil, err
 		}
-		if f[0] == "quit" {
-			fmt.Println("ok")
-			return 0
-		}
-		fmt.Println(nodeCommand(a, rv, f))
-	}
-	return 0
+		return nodeCommand(a, rv, append([]string{call.Op}, args...))
+	})
 }
 
-func nodeCommand(a *Announcer, rv *Rendezvous, f []string) string {
+func nodeCommand(a *Announcer, rv *Rendezvous, f []string) (string, error) {
 	var err error
 	switch {
 	case f[0] == "announce" && len(f) >= 2:
@@ -101,22 +93,19 @@ func nodeCommand(a *Announcer, rv *Rendezvous, f []string) string {
 	case f[0] == "alive" && len(f) == 2 && rv != nil:
 		rv.MarkAlive(f[1])
 	case f[0] == "ifaces":
-		return "ok " + strings.Join(a.Interfaces(), ",")
+		return strings.Join(a.Interfaces(), ","), nil
 	case f[0] == "stats" && len(f) == 2:
 		for _, st := range a.Stats() {
 			if st.Interface == f[1] {
-				return fmt.Sprintf("ok %d %d %d %d %d %d", st.ARP.Requests, st.ARP.Replies, st.ARP.Gratuitous,
-					st.NDP.Requests, st.NDP.Replies, st.NDP.Gratuitous)
+				return fmt.Sprintf("%d %d %d %d %d %d", st.ARP.Requests, st.ARP.Replies, st.ARP.Gratuitous,
+					st.NDP.Requests, st.NDP.Replies, st.NDP.Gratuitous), nil
 			}
 		}
-		return "err no stats for " + f[1]
+		return "", fmt.Errorf("no stats for %s", f[1])
 	case f[0] == "answering":
-		return "ok " + strconv.Itoa(len(a.Answering()))
+		return strconv.Itoa(len(a.Answering())), nil
 	default:
-		return "err unknown command " + strings.Join(f, " ")
+		return "", fmt.Errorf("unknown command %q", strings.Join(f, " "))
 	}
-	if err != nil {
-		return "err " + err.Error()
-	}
-	return "ok"
+	return "", err
 }
