@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/lbkit/lbkit/internal/benchtest"
 )
 
 const live = 1_000_000
@@ -86,7 +88,7 @@ func fillChurned(tb testing.TB, a *Allocator, f Family, n int) {
 func allocateRelease(b *testing.B, a *Allocator, f Family) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := benchtest.CPU()
 	for range b.N {
 		x, err := a.Allocate(f)
 		if err != nil {
@@ -96,17 +98,7 @@ func allocateRelease(b *testing.B, a *Allocator, f Family) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu, b.N)
-}
-
-// reportCPU reports the process CPU time since cpu per operation
-// (cpu-ns/op): wall-clock ns/op inflates when other processes share the
-// cores, CPU time much less so.
-func reportCPU(b *testing.B, cpu time.Duration, ops int) {
-	if cpu == 0 || ops == 0 {
-		return
-	}
-	b.ReportMetric(float64((processCPU()-cpu).Nanoseconds())/float64(ops), "cpu-ns/op")
+	benchtest.ReportCPU(b, cpu, b.N)
 }
 
 // BenchmarkAllocateRelease measures one Allocate plus one Release with
@@ -155,7 +147,7 @@ func BenchmarkChurn(b *testing.B) {
 				c := churnFixture(b, tc.name+"/"+impl.name, tc.r, tc.f, impl.opts)
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu := processCPU()
+				cpu := benchtest.CPU()
 				for i := range b.N {
 					k := c.picks[i%len(c.picks)]
 					if err := c.a.Release(c.addr(c.live[k])); err != nil {
@@ -167,7 +159,7 @@ func BenchmarkChurn(b *testing.B) {
 					}
 					c.live[k] = c.offset(x)
 				}
-				reportCPU(b, cpu, b.N)
+				benchtest.ReportCPU(b, cpu, b.N)
 			})
 		}
 	}

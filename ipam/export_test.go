@@ -1,8 +1,5 @@
 package ipam
 
-// ProcessCPU exports processCPU to the external test package's benchmarks.
-var ProcessCPU = processCPU
-
 // ScanAllPools makes m match every pool's selectors, in order, when it
 // places a service, instead of using its pool index: the benchmarks compare
 // both.

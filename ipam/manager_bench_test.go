@@ -7,18 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lbkit/lbkit/internal/benchtest"
 	"github.com/lbkit/lbkit/ipam"
 	"github.com/lbkit/lbkit/selector"
 )
-
-// reportCPU reports the process CPU time since start per operation
-// (cpu-ns/op), steadier than wall-clock ns/op when other processes share the
-// cores; it includes the garbage collector's work on other threads.
-func reportCPU(b *testing.B, start time.Duration) {
-	if start != 0 && b.N > 0 {
-		b.ReportMetric(float64((ipam.ProcessCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
-	}
-}
 
 // benchManager returns a manager with 10 pools (v4 /16 and v6 /64 each,
 // selecting tier=t0..t9, with equal priorities) and n services assigned,
@@ -70,7 +62,7 @@ func BenchmarkManagerAssignRelease(b *testing.B) {
 				defer m.Release(r.Key)
 			}
 			b.ReportAllocs()
-			cpu := ipam.ProcessCPU()
+			cpu := benchtest.CPU()
 			for b.Loop() {
 				if _, err := m.Assign(bc.req); err != nil {
 					b.Fatal(err)
@@ -79,7 +71,7 @@ func BenchmarkManagerAssignRelease(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, cpu)
+			benchtest.ReportCPU(b, cpu, b.N)
 		})
 	}
 }
@@ -90,13 +82,13 @@ func BenchmarkManagerAssignUnchanged(b *testing.B) {
 	m := benchManager(b, 100_000)
 	req := ipam.Request{Key: "ns5/svc5", Labels: selector.Set{"tier": "t5", "app": "x"}}
 	b.ReportAllocs()
-	cpu := ipam.ProcessCPU()
+	cpu := benchtest.CPU()
 	for b.Loop() {
 		if _, err := m.Assign(req); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	benchtest.ReportCPU(b, cpu, b.N)
 }
 
 // benchPools returns a manager with 1,000 pools of 4 ranges each (two v4,
@@ -192,14 +184,14 @@ func BenchmarkManagerRestore(b *testing.B) {
 		for _, p := range pools {
 			setPool(b, m2, p)
 		}
-		start := ipam.ProcessCPU()
+		start := benchtest.CPU()
 		b.StartTimer()
 		for _, err := range m2.Restore(reqs) {
 			if err != nil {
 				b.Fatal(err)
 			}
 		}
-		cpu += ipam.ProcessCPU() - start
+		cpu += benchtest.CPU() - start
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/service")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/service")
@@ -240,7 +232,7 @@ func BenchmarkManagerAssignPools(b *testing.B) {
 				req := ipam.Request{Key: "ns/svc",
 					Labels: selector.Set{"team": fmt.Sprintf("t%d", n-1), "app": "x"}}
 				b.ReportAllocs()
-				cpu := ipam.ProcessCPU()
+				cpu := benchtest.CPU()
 				for b.Loop() {
 					if _, err := m.Assign(req); err != nil {
 						b.Fatal(err)
@@ -249,7 +241,7 @@ func BenchmarkManagerAssignPools(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				reportCPU(b, cpu)
+				benchtest.ReportCPU(b, cpu, b.N)
 			})
 		}
 	}

@@ -1,7 +1,8 @@
 // Package benchtest reports the process CPU time per operation in lbkit's
 // benchmarks, beside the wall time that testing measures. On a shared
 // machine, other load stretches wall time more than the CPU time of the
-// process itself, so cpu-ns/op is the steadier number to compare.
+// process itself, so cpu-ns/op is the steadier number to compare. It counts
+// every thread of the process, the garbage collector's included.
 //
 //	start := benchtest.CPU()
 //	for b.Loop() { ... }
