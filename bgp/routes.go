@@ -103,6 +103,10 @@ func newRouteState() routeState {
 // last call are withdrawn. IPv4-mapped IPv6 addresses count as IPv4. An
 // empty key or an invalid address returns ErrInvalidService and changes
 // nothing.
+//
+// Announce and Withdraw return once the change is queued for GoBGP; the
+// speaker hands the changes of many calls to GoBGP at once, in the order
+// of the calls, so that routes travel many to an UPDATE message.
 func (s *Speaker) Announce(ctx context.Context, svc announce.Service) error {
 	prefixes, err := s.prefixesOf(svc)
 	if err != nil {
@@ -271,34 +275,23 @@ func (s *Speaker) sync(b *batch, p netip.Prefix) {
 // send hands b to GoBGP and records what GoBGP took. A route GoBGP refused
 // keeps its old state, so the next call for it tries again.
 func (s *Speaker) send(b *batch) error {
-	var errs []error
-	if len(b.del) > 0 {
-		if err := s.srv.DeletePath(apiutil.DeletePathRequest{Paths: b.del}); err != nil {
-			errs = append(errs, fmt.Errorf("bgp: withdraw %v: %w", b.deleted, err))
-		} else {
-			for _, p := range b.deleted {
-				if r := s.routes[p]; r != nil && r.sent != nil {
-					if _, held := r.keys.Owner(); !held {
-						delete(s.routes, p)
-						s.countSent(p, r.sent, nil)
-					}
-				}
+	ops := make([]pathOp, 0, len(b.del)+len(b.add))
+	for i, p := range b.deleted {
+		if r := s.routes[p]; r != nil && r.sent != nil {
+			if _, held := r.keys.Owner(); !held {
+				delete(s.routes, p)
+				s.countSent(p, r.sent, nil)
 			}
 		}
+		ops = append(ops, pathOp{withdraw: true, path: b.del[i]})
 	}
-	if len(b.add) > 0 {
-		// On error GoBGP reports no per-path results: nothing counts as
-		// sent, and paths it did take are replaced on the next attempt.
-		if _, err := s.srv.AddPath(apiutil.AddPathRequest{Paths: b.add}); err != nil {
-			errs = append(errs, fmt.Errorf("bgp: announce: %w", err))
-		} else {
-			for i, r := range b.added {
-				s.countSent(b.addPfx[i], r.sent, &b.addWant[i])
-				r.sent = &b.addWant[i]
-			}
-		}
+	for i, r := range b.added {
+		s.countSent(b.addPfx[i], r.sent, &b.addWant[i])
+		r.sent = &b.addWant[i]
+		ops = append(ops, pathOp{path: b.add[i]})
 	}
-	return errors.Join(errs...)
+	s.enqueue(ops...)
+	return nil
 }
 
 // withdrawAll withdraws every route at once. Called with mu held, on Close.

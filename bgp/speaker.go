@@ -57,6 +57,10 @@ type Speaker struct {
 	addedAt     map[netip.Addr]time.Time // when each peer was last given to GoBGP
 
 	bg sync.WaitGroup // goroutines that reconnect peers
+
+	flush *flusher
+	qMu   sync.Mutex // guards queue
+	queue []pathOp   // route changes for the flusher, in order
 }
 
 var _ announce.Announcer = (*Speaker)(nil)
@@ -91,7 +95,10 @@ func New(ctx context.Context, cfg Config) (*Speaker, error) {
 		peers:       make(map[netip.Addr]Peer),
 	}
 	go s.srv.Serve()
+	s.flush = newFlusher()
+	go s.runFlusher()
 	if err := s.start(ctx); err != nil {
+		s.stopFlusher()
 		_ = gobgpstart.Stop(s.srv)
 		if s.stopWatch != nil {
 			s.stopWatch()
@@ -160,11 +167,14 @@ func (s *Speaker) shutdown(graceful bool) error {
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	s.stopFlusher() // the queued changes reach GoBGP before the withdrawal
 	var errs []error
 	if !graceful {
+		s.mu.Lock()
 		errs = append(errs, s.withdrawAll())
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
 
 	s.peerMu.Lock()
 	if graceful {
