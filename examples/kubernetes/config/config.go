@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-//go:embed crd/*.yaml rbac/*.yaml manager/*.yaml samples/*.yaml
+//go:embed crd/*.yaml rbac/*.yaml manager/*.yaml agent/*.yaml samples/*.yaml
 var files embed.FS
 
 // Files returns the manifests, by path relative to config/ ("crd/…").

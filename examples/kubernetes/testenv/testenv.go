@@ -23,8 +23,11 @@ package testenv
 
 import (
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -112,9 +115,31 @@ func Main(m *testing.M) {
 // inCI reports whether the tests run in CI, where missing assets fail.
 func inCI() bool { return os.Getenv("CI") == "true" }
 
+// An Option changes how Start runs the API server.
+type Option func(*envtest.Environment) error
+
+// ListenOn makes the API server listen on addr, on a free port, instead of
+// 127.0.0.1; envtest puts addr in the serving certificate. Processes in
+// network namespaces reach the API server through an address on a bridge
+// they share with the test.
+func ListenOn(addr netip.Addr) Option {
+	return func(te *envtest.Environment) error {
+		l, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+		if err != nil {
+			return err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		api := te.ControlPlane.GetAPIServer()
+		api.SecureServing.Address = addr.String()
+		api.SecureServing.Port = strconv.Itoa(port)
+		return nil
+	}
+}
+
 // Start starts an API server and etcd for t, installs lbkit's CRDs and
 // stops both when t ends. It skips t without assets (fails it in CI).
-func Start(t testing.TB) *Env {
+func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	dir, err := Assets()
 	if err != nil {
@@ -138,6 +163,11 @@ func Start(t testing.TB) *Env {
 	}
 	te.ControlPlane.GetAPIServer().Configure().
 		Set("service-cluster-ip-range", ServiceCIDRv4+","+ServiceCIDRv6)
+	for _, o := range opts {
+		if err := o(te); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+	}
 	cfg, err := te.Start()
 	if err != nil {
 		t.Fatalf("testenv: start: %v", err)

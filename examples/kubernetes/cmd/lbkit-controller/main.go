@@ -22,10 +22,12 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/lbkit/lbkit/examples/kubernetes/api/v1alpha1"
 	"github.com/lbkit/lbkit/examples/kubernetes/ipamctl"
+	"github.com/lbkit/lbkit/examples/kubernetes/metrics"
 )
 
 func main() {
@@ -92,6 +94,7 @@ func run(args []string) error {
 	if _, err := ipamctl.Setup(mgr, ipamctl.Options{Class: *class, Workers: *workers, Logger: log}); err != nil {
 		return err
 	}
+	ctrlmetrics.Registry.MustRegister(metrics.NewControllerCollector(mgr.GetClient(), *class))
 	if *healthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 			return err
