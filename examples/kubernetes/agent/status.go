@@ -13,18 +13,21 @@ import (
 	"github.com/lbkit/lbkit/examples/kubernetes/api/v1alpha1"
 )
 
-// policy is a BGPPeeringPolicy or an L2AnnouncementPolicy.
+// policy is a BGPPeeringPolicy or an L2AnnouncementPolicy: the object
+// itself (for the client) and its status.
 type policy interface {
-	client.Object
+	object() client.Object
 	status() *v1alpha1.PolicyStatus
 }
 
 type bgpPolicy struct{ *v1alpha1.BGPPeeringPolicy }
 
+func (p bgpPolicy) object() client.Object          { return p.BGPPeeringPolicy }
 func (p bgpPolicy) status() *v1alpha1.PolicyStatus { return &p.Status }
 
 type l2Policy struct{ *v1alpha1.L2AnnouncementPolicy }
 
+func (p l2Policy) object() client.Object          { return p.L2AnnouncementPolicy }
 func (p l2Policy) status() *v1alpha1.PolicyStatus { return &p.Status }
 
 // writeStatuses writes this node's Applied condition into every policy
@@ -53,21 +56,21 @@ func (a *Agent) writeStatus(ctx context.Context, cached policy, fresh func() pol
 		want.Status = metav1.ConditionFalse
 		want.Reason, want.Message = joinProblems(ps)
 	}
-	if !a.setEntry(cached.status(), selected, want, cached.GetGeneration(), true) {
+	if !a.setEntry(cached.status(), selected, want, cached.object().GetGeneration(), true) {
 		return nil
 	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		p := fresh()
-		if err := a.api.Get(ctx, client.ObjectKeyFromObject(cached), p); err != nil {
+		if err := a.api.Get(ctx, client.ObjectKeyFromObject(cached.object()), p.object()); err != nil {
 			if isGone(err) {
 				return nil
 			}
 			return err
 		}
-		if !a.setEntry(p.status(), selected, want, p.GetGeneration(), false) {
+		if !a.setEntry(p.status(), selected, want, p.object().GetGeneration(), false) {
 			return nil
 		}
-		err := a.c.Status().Update(ctx, p)
+		err := a.c.Status().Update(ctx, p.object())
 		if isGone(err) {
 			return nil
 		}

@@ -143,8 +143,8 @@ func newLab(t *testing.T) *lab {
 	l.client = netns.NewT(t, "lbcli")
 	l.host = netns.NewT(t, "lbhost")
 	for _, c := range [][]string{
-		{"ip", "link", "add", "up", "type", "bridge"}, {"ip", "link", "set", "up", "up"},
-		{"ip", "addr", "add", routerAddr.String() + "/64", "dev", "up", "nodad"},
+		{"ip", "link", "add", "brup", "type", "bridge"}, {"ip", "link", "set", "brup", "up"},
+		{"ip", "addr", "add", routerAddr.String() + "/64", "dev", "brup", "nodad"},
 		{"sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"},
 	} {
 		l.router.MustRun(t, c[0], c[1:]...)
@@ -184,7 +184,7 @@ func (l *lab) addNode(i int, name string) *labNode {
 	netns.VethT(t, nil, rootIf, n.ns, "mgmt0")
 	run(t, "ip", "link", "set", rootIf, "master", l.mgmt)
 	netns.VethT(t, l.router, fmt.Sprintf("dn%d", i), n.ns, "up0")
-	l.router.MustRun(t, "ip", "link", "set", fmt.Sprintf("dn%d", i), "master", "up")
+	l.router.MustRun(t, "ip", "link", "set", fmt.Sprintf("dn%d", i), "master", "brup")
 	netns.VethT(t, l.host, fmt.Sprintf("p%d", i), n.ns, "seg0")
 	l.host.MustRun(t, "ip", "link", "set", fmt.Sprintf("p%d", i), "master", "br0")
 	for _, c := range [][]string{
@@ -242,6 +242,7 @@ func (l *lab) startAgent(n *labNode, extra ...string) {
 	f.Close()
 	n.agent = cmd
 	t.Cleanup(func() {
+		n.ns.Stop(cmd) // before the API server stops: it waits for the agents' watches
 		if t.Failed() {
 			b, _ := os.ReadFile(n.agentLog)
 			t.Logf("%s's agent log (last 3000 bytes):\n%s", n.name, tail(b, 3000))
