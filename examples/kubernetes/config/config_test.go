@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/lbkit/lbkit/examples/kubernetes/config"
@@ -67,7 +68,12 @@ func TestCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(crds) != 1 || crds[0].Name != "loadbalancerippools.lbkit.io" {
-		t.Fatalf("CRDs %v", crds)
+	var names []string
+	for _, crd := range crds {
+		names = append(names, crd.Name)
+	}
+	want := []string{"bgppeeringpolicies.lbkit.io", "l2announcementpolicies.lbkit.io", "loadbalancerippools.lbkit.io"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("CRDs %v, want %v", names, want)
 	}
 }

@@ -14,5 +14,8 @@ func ExampleCRDs() {
 	for _, crd := range crds {
 		fmt.Println(crd.Name, crd.Spec.Scope)
 	}
-	// Output: loadbalancerippools.lbkit.io Cluster
+	// Output:
+	// bgppeeringpolicies.lbkit.io Cluster
+	// l2announcementpolicies.lbkit.io Cluster
+	// loadbalancerippools.lbkit.io Cluster
 }
