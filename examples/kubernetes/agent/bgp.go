@@ -76,7 +76,7 @@ func (a *Agent) startSpeaker(ctx context.Context, vr *vrDesired) (*speaker, erro
 	if err != nil {
 		return nil, err
 	}
-	sp, err := bgp.New(ctx, bgp.Config{ASN: vr.asn, RouterID: a.routerID, ListenPort: -1, Rules: rules,
+	sp, err := bgp.New(ctx, bgp.Config{ASN: vr.asn, RouterID: a.routerID, Rules: rules,
 		Logger: a.log.With("router", vr.key)})
 	if err != nil {
 		return nil, err
@@ -236,7 +236,21 @@ func rules(attrs []v1alpha1.BGPServiceAttributes) ([]bgp.Rule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: serviceAttributes[%d]: %v", bgp.ErrInvalidConfig, i, err)
 		}
-		r := bgp.Rule{Selector: sel, Attributes: bgp.Attributes{Communities: at.Communities, LargeCommunities: at.LargeCommunities}}
+		r := bgp.Rule{Selector: sel}
+		for _, c := range at.Communities {
+			v, err := bgp.ParseCommunity(c)
+			if err != nil {
+				return nil, fmt.Errorf("%w: serviceAttributes[%d]: %v", bgp.ErrInvalidConfig, i, err)
+			}
+			r.Communities = append(r.Communities, v)
+		}
+		for _, c := range at.LargeCommunities {
+			v, err := bgp.ParseLargeCommunity(c)
+			if err != nil {
+				return nil, fmt.Errorf("%w: serviceAttributes[%d]: %v", bgp.ErrInvalidConfig, i, err)
+			}
+			r.LargeCommunities = append(r.LargeCommunities, v)
+		}
 		for _, f := range []struct {
 			v   *int64
 			dst **uint32
