@@ -19,11 +19,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lbkit/lbkit/examples/kubernetes/api/v1alpha1"
-	"github.com/lbkit/lbkit/examples/kubernetes/config"
+	lbconfig "github.com/lbkit/lbkit/examples/kubernetes/config"
 	"github.com/lbkit/lbkit/examples/kubernetes/ipamctl"
 	"github.com/lbkit/lbkit/examples/kubernetes/testenv"
 	"github.com/lbkit/lbkit/internal/bird"
@@ -303,8 +304,10 @@ func value(m, prefix string) float64 {
 // startController runs lbkit's IPAM controller in this process.
 func startController(t *testing.T, env *testenv.Env) {
 	ctrl.SetLogger(logr.Discard())
+	skip := true // one controller per test, several tests per process
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+		Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: &skip}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +341,7 @@ func createNode(t *testing.T, env *testenv.Env, name string, ip netip.Addr) {
 // apply creates the objects of a manifest of package config.
 func apply(t *testing.T, env *testenv.Env, name string) {
 	t.Helper()
-	b, err := fs.ReadFile(config.Files(), name)
+	b, err := fs.ReadFile(lbconfig.Files(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
