@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -11,10 +11,11 @@ import (
 
 	api "github.com/osrg/gobgp/v4/api"
 	"github.com/osrg/gobgp/v4/pkg/apiutil"
-	"github.com/osrg/gobgp/v4/pkg/packet/bgp"
+	packet "github.com/osrg/gobgp/v4/pkg/packet/bgp"
 	"github.com/osrg/gobgp/v4/pkg/server"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/bgp/bgptest"
 	"github.com/lbkit/lbkit/internal/bird"
 	"github.com/lbkit/lbkit/internal/gobgpstart"
@@ -45,12 +46,12 @@ const scaleN = 50000
 // timed) that follow (goal ≥ 100).
 func BenchmarkAnnounce100k(b *testing.B) {
 	r := newTestRouter(b, lo4, routerASN, speakerAt(lo4))
-	s := newSpeaker(b, Config{})
+	s := newSpeaker(b, bgp.Config{})
 	p := dualStack(routerPeer(r), netip.MustParseAddr("2001:db8:ffff::2"))
 	if err := s.AddPeer(context.Background(), p); err != nil {
 		b.Fatal(err)
 	}
-	waitState(b, s, lo4, StateEstablished)
+	waitState(b, s, lo4, bgp.StateEstablished)
 	svcs := bulkServices(scaleN)
 	ctx := context.Background()
 	var annUpdates, wdUpdates uint64
@@ -92,14 +93,14 @@ func BenchmarkSpeakerMemory(b *testing.B) {
 		var m0, m1 runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&m0)
-		s := newSpeaker(b, Config{})
+		s := newSpeaker(b, bgp.Config{})
 		b.StartTimer()
 		for _, svc := range svcs {
 			if err := s.Announce(ctx, svc); err != nil {
 				b.Fatal(err)
 			}
 		}
-		s.flushed()
+		s.Flushed()
 		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
@@ -120,8 +121,8 @@ func BenchmarkSpeakerMemory(b *testing.B) {
 // time over GoBGP's (goal ≤ 1.1).
 func BenchmarkOverhead(b *testing.B) {
 	ctx := context.Background()
-	s := newSpeaker(b, Config{})
-	direct := server.NewBgpServer(server.LoggerOption(newGoBGPLogger(nil), nil))
+	s := newSpeaker(b, bgp.Config{})
+	direct := server.NewBgpServer(server.LoggerOption(bgp.NewGoBGPLogger(nil), nil))
 	go direct.Serve()
 	if err := gobgpstart.Start(ctx, direct, &api.StartBgpRequest{Global: &api.Global{Asn: 65002, RouterId: "10.255.255.3", ListenPort: -1}}); err != nil {
 		b.Fatal(err)
@@ -139,7 +140,7 @@ func BenchmarkOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		s.flushed() // until GoBGP has them all
+		s.Flushed() // until GoBGP has them all
 		return time.Since(start)
 	}
 	viaGoBGP := func(svcs []announce.Service) time.Duration {
@@ -187,23 +188,23 @@ func overheadServices(i, n int) []announce.Service {
 
 // directPath builds the path for a the way GoBGP's own examples do.
 func directPath(b testing.TB, a netip.Addr) *apiutil.Path {
-	origin := bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP)
-	nlri, err := bgp.NewIPAddrPrefix(netip.PrefixFrom(a, a.BitLen()))
+	origin := packet.NewPathAttributeOrigin(packet.BGP_ORIGIN_ATTR_TYPE_IGP)
+	nlri, err := packet.NewIPAddrPrefix(netip.PrefixFrom(a, a.BitLen()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	if a.Is4() {
-		nh, err := bgp.NewPathAttributeNextHop(netip.IPv4Unspecified())
+		nh, err := packet.NewPathAttributeNextHop(netip.IPv4Unspecified())
 		if err != nil {
 			b.Fatal(err)
 		}
-		return &apiutil.Path{Family: bgp.RF_IPv4_UC, Nlri: nlri, Attrs: []bgp.PathAttributeInterface{origin, nh}}
+		return &apiutil.Path{Family: packet.RF_IPv4_UC, Nlri: nlri, Attrs: []packet.PathAttributeInterface{origin, nh}}
 	}
-	mp, err := bgp.NewPathAttributeMpReachNLRI(bgp.RF_IPv6_UC, []bgp.PathNLRI{{NLRI: nlri}}, netip.IPv6Unspecified())
+	mp, err := packet.NewPathAttributeMpReachNLRI(packet.RF_IPv6_UC, []packet.PathNLRI{{NLRI: nlri}}, netip.IPv6Unspecified())
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &apiutil.Path{Family: bgp.RF_IPv6_UC, Nlri: nlri, Attrs: []bgp.PathAttributeInterface{origin, mp}}
+	return &apiutil.Path{Family: packet.RF_IPv6_UC, Nlri: nlri, Attrs: []packet.PathAttributeInterface{origin, mp}}
 }
 
 // BenchmarkBIRD100k: as BenchmarkAnnounce100k, but the speaker runs in a
@@ -260,7 +261,7 @@ func waitBIRDCount(b testing.TB, r *bird.Router, want int) {
 // BenchmarkSpeakerAnnounce: one op announces one new single-address
 // service (alternately IPv4 and IPv6) on a speaker without peers.
 func BenchmarkSpeakerAnnounce(b *testing.B) {
-	s := newSpeaker(b, Config{})
+	s := newSpeaker(b, bgp.Config{})
 	ctx := context.Background()
 	svcs := overheadServices(0, b.N/2+1)
 	b.ReportAllocs()

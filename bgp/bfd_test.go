@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"net/netip"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/internal/bird"
 	"github.com/lbkit/lbkit/internal/netns"
 )
@@ -78,10 +79,10 @@ func stable(t testing.TB, ns *netns.NS, d time.Duration, addrs ...netip.Addr) {
 	}
 }
 
-func bfdPeer(addr netip.Addr) Peer {
+func bfdPeer(addr netip.Addr) bgp.Peer {
 	p := speakerPeer(addr)
 	p.HoldTime = bfdHold
-	p.BFD = BFD{Enabled: true}
+	p.BFD = bgp.BFD{Enabled: true}
 	return p
 }
 
@@ -106,7 +107,7 @@ func TestBIRDBFD(t *testing.T) {
 	l.speak.must(nodeRequest{Op: "addpeer", Peer: &v6})
 	l.speak.must(nodeRequest{Op: "announce", Service: &announce.Service{Key: "default/deathstar", Addrs: []netip.Addr{deathstarV4, deathstarV6}}})
 	waitKernel(t, l.router, 60*time.Second, deathstarV4, deathstarV6)
-	require.Eventually(t, func() bool { return l.speak.bfd(routerV4) == BFDUp }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return l.speak.bfd(routerV4) == bgp.BFDUp }, 30*time.Second, 50*time.Millisecond)
 	stable(t, l.router, 3*time.Second, deathstarV4, deathstarV6)
 
 	for round := range 2 {
@@ -119,7 +120,7 @@ func TestBIRDBFD(t *testing.T) {
 		assert.Less(t, gone[0], gone[1])
 		assert.GreaterOrEqual(t, gone[1], bfdHold-time.Second, "the hold time, without BFD")
 		waitKernel(t, l.router, 60*time.Second, deathstarV4, deathstarV6)
-		require.Eventually(t, func() bool { return l.speak.bfd(routerV4) == BFDUp }, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return l.speak.bfd(routerV4) == bgp.BFDUp }, 30*time.Second, 50*time.Millisecond)
 		stable(t, l.router, 3*time.Second, deathstarV4, deathstarV6)
 	}
 
@@ -129,18 +130,18 @@ func TestBIRDBFD(t *testing.T) {
 	assert.Less(t, gone[0], bfdHold-500*time.Millisecond)
 	l.node.MustRun(t, "ip", "route", "del", "blackhole", routerV4.String()+"/32")
 	waitKernel(t, l.router, 60*time.Second, deathstarV4)
-	require.Eventually(t, func() bool { return l.speak.bfd(routerV4) == BFDUp }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return l.speak.bfd(routerV4) == bgp.BFDUp }, 30*time.Second, 50*time.Millisecond)
 }
 
 func ptr[T any](v T) *T { return &v }
 
 // bfd returns the node speaker's BFD state for peer addr.
-func (n *nodeProc) bfd(addr netip.Addr) BFDState {
+func (n *nodeProc) bfd(addr netip.Addr) bgp.BFDState {
 	n.t.Helper()
 	for _, p := range n.must(nodeRequest{Op: "peers"}).Peers {
 		if p.Address == addr {
 			return p.BFD
 		}
 	}
-	return BFDOff
+	return bgp.BFDOff
 }

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"net/netip"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/internal/bird"
 	"github.com/lbkit/lbkit/internal/netns"
 	"github.com/lbkit/lbkit/selector"
@@ -65,8 +66,8 @@ func birdNeighbor(name string, addr netip.Addr) bird.Neighbor {
 	return bird.Neighbor{Name: name, Address: addr, ASN: speakerASN}
 }
 
-func speakerPeer(addr netip.Addr) Peer {
-	return Peer{Address: addr, ASN: routerASN, ConnectRetry: time.Second}
+func speakerPeer(addr netip.Addr) bgp.Peer {
+	return bgp.Peer{Address: addr, ASN: routerASN, ConnectRetry: time.Second}
 }
 
 // birdHas returns a condition: BIRD's routes include exactly these
@@ -89,7 +90,7 @@ func birdHas(prefixes ...netip.Prefix) func([]bird.Route) bool {
 
 // newMultiprotocolLab returns a lab whose BIRD neighbor name carries both
 // families over IPv4, and the matching speaker peer (not yet added).
-func newMultiprotocolLab(t *testing.T, name string) (*birdLab, Peer) {
+func newMultiprotocolLab(t *testing.T, name string) (*birdLab, bgp.Peer) {
 	t.Helper()
 	n := birdNeighbor(name, nodeV4)
 	n.IPv4, n.IPv6 = true, true
@@ -146,11 +147,11 @@ var deathstar = announce.Service{
 func TestBIRDInterop(t *testing.T) {
 	l := newBIRDLab(t,
 		[]bird.Neighbor{birdNeighbor("node4", nodeV4), birdNeighbor("node6", nodeV6b)},
-		[]nodeRule{{Selector: "org=empire", Attributes: Attributes{Communities: []Community{CommunityFrom(65000, 100)}, LargeCommunities: []LargeCommunity{{65000, 1, 1}}}}})
+		[]nodeRule{{Selector: "org=empire", Attributes: bgp.Attributes{Communities: []bgp.Community{bgp.CommunityFrom(65000, 100)}, LargeCommunities: []bgp.LargeCommunity{{65000, 1, 1}}}}})
 	require.NoError(t, l.node.Addr("eth0", nodeV6b.String()+"/64"))
 	p4, p6 := speakerPeer(routerV4), speakerPeer(routerV6)
 	p6.LocalAddress = nodeV6b
-	for _, p := range []Peer{p4, p6} {
+	for _, p := range []bgp.Peer{p4, p6} {
 		l.speak.must(nodeRequest{Op: "addpeer", Peer: &p})
 	}
 	l.bird.WaitEstablishedT(t, "node4")
@@ -226,7 +227,7 @@ func TestBIRDPassword(t *testing.T) {
 	l.bird.WaitRoutesT(t, "the IPv4 route only", birdHas(host(deathstarV4)))
 
 	time.Sleep(3 * time.Second) // several connect retries
-	assert.NotEqual(t, StateEstablished, l.speak.peerState(routerV6), "wrong password")
+	assert.NotEqual(t, bgp.StateEstablished, l.speak.peerState(routerV6), "wrong password")
 	ps, err := l.bird.Protocols()
 	require.NoError(t, err)
 	i := slices.IndexFunc(ps, func(p bird.Protocol) bool { return p.Name == "node6" })
@@ -301,8 +302,8 @@ func TestBIRDReflectedRoutes(t *testing.T) {
 
 	p4 := speakerPeer(routerV4)
 	p6 := speakerPeer(routerV6)
-	p6.Families, p6.NextHopIPv4 = []Family{IPv4Unicast, IPv6Unicast}, nodeV4
-	for _, p := range []Peer{p4, p6} {
+	p6.Families, p6.NextHopIPv4 = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast}, nodeV4
+	for _, p := range []bgp.Peer{p4, p6} {
 		l.speak.must(nodeRequest{Op: "addpeer", Peer: &p})
 	}
 	l.speak.must(nodeRequest{Op: "announce", Service: &deathstar})

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"fmt"
@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/internal/netns"
 )
 
@@ -115,7 +116,7 @@ func TestFRRBFD(t *testing.T) {
 	speak.must(nodeRequest{Op: "addpeer", Peer: &v6})
 	speak.must(nodeRequest{Op: "announce", Service: &announce.Service{Key: "default/deathstar", Addrs: []netip.Addr{deathstarV4, deathstarV6}}})
 	waitKernel(t, router, 60*time.Second, deathstarV4, deathstarV6)
-	require.Eventually(t, func() bool { return speak.bfd(routerV4) == BFDUp }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return speak.bfd(routerV4) == bgp.BFDUp }, 30*time.Second, 50*time.Millisecond)
 	stable(t, router, 3*time.Second, deathstarV4, deathstarV6)
 
 	for round := range 2 {
@@ -127,7 +128,7 @@ func TestFRRBFD(t *testing.T) {
 		assert.Less(t, gone[0], bfdHold-500*time.Millisecond, "BFD detects before the hold time")
 		assert.Less(t, gone[0], gone[1])
 		waitKernel(t, router, 60*time.Second, deathstarV4, deathstarV6)
-		require.Eventually(t, func() bool { return speak.bfd(routerV4) == BFDUp }, 30*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return speak.bfd(routerV4) == bgp.BFDUp }, 30*time.Second, 50*time.Millisecond)
 		stable(t, router, 5*time.Second, deathstarV4, deathstarV6)
 	}
 }

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lbkit/lbkit/bgp"
 )
 
 // recordHandler keeps the records at or above level.
@@ -29,7 +31,7 @@ func (h recordHandler) WithGroup(string) slog.Handler      { return h }
 
 func TestGoBGPLogger(t *testing.T) {
 	var recs []slog.Record
-	l := newGoBGPLogger(slog.New(recordHandler{level: slog.LevelDebug, mu: &sync.Mutex{}, recs: &recs}))
+	l := bgp.NewGoBGPLogger(slog.New(recordHandler{level: slog.LevelDebug, mu: &sync.Mutex{}, recs: &recs}))
 	ctx := context.Background()
 	assert.True(t, l.Enabled(ctx, slog.LevelInfo), "GoBGP info is our debug")
 	assert.False(t, l.Enabled(ctx, slog.LevelDebug), "GoBGP debug is below our debug")
@@ -44,7 +46,7 @@ func TestGoBGPLogger(t *testing.T) {
 		assert.Equal(t, levels[i], r.Level, r.Message)
 	}
 
-	trace := newGoBGPLogger(slog.New(recordHandler{level: levelTrace, mu: &sync.Mutex{}, recs: &recs}))
+	trace := bgp.NewGoBGPLogger(slog.New(recordHandler{level: bgp.LevelTrace, mu: &sync.Mutex{}, recs: &recs}))
 	assert.True(t, trace.Enabled(ctx, slog.LevelDebug))
-	assert.False(t, newGoBGPLogger(nil).Enabled(ctx, slog.LevelError), "nil logger discards")
+	assert.False(t, bgp.NewGoBGPLogger(nil).Enabled(ctx, slog.LevelError), "nil logger discards")
 }

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/internal/netns"
 	"github.com/lbkit/lbkit/selector"
 )
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 type nodeRequest struct {
 	Op      string // new, addpeer, updatepeer, removepeer, announce, withdraw, bulk, close, closegraceful, peers
 	Config  *nodeConfig
-	Peer    *Peer
+	Peer    *bgp.Peer
 	Addr    netip.Addr
 	Service *announce.Service
 	Key     string
@@ -43,15 +44,15 @@ type nodeConfig struct {
 
 type nodeRule struct {
 	Selector string
-	Attributes
+	bgp.Attributes
 }
 
 type nodeResponse struct {
-	Peers []PeerStatus
+	Peers []bgp.PeerStatus
 }
 
 func nodeMain() int {
-	var s *Speaker
+	var s *bgp.Speaker
 	defer func() {
 		if s != nil {
 			_ = s.Close()
@@ -69,22 +70,22 @@ func nodeMain() int {
 	})
 }
 
-func nodeDo(ctx context.Context, s *Speaker, req nodeRequest) (*Speaker, []PeerStatus, error) {
+func nodeDo(ctx context.Context, s *bgp.Speaker, req nodeRequest) (*bgp.Speaker, []bgp.PeerStatus, error) {
 	if req.Op != "new" && s == nil {
 		return s, nil, errors.New("no speaker")
 	}
 	switch req.Op {
 	case "new":
-		cfg := Config{ASN: req.Config.ASN, RouterID: req.Config.RouterID,
+		cfg := bgp.Config{ASN: req.Config.ASN, RouterID: req.Config.RouterID,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 		for _, r := range req.Config.Rules {
 			sel, err := selector.Parse(r.Selector)
 			if err != nil {
 				return s, nil, err
 			}
-			cfg.Rules = append(cfg.Rules, Rule{Selector: sel, Attributes: r.Attributes})
+			cfg.Rules = append(cfg.Rules, bgp.Rule{Selector: sel, Attributes: r.Attributes})
 		}
-		n, err := New(ctx, cfg)
+		n, err := bgp.New(ctx, cfg)
 		return n, nil, err
 	case "addpeer", "updatepeer":
 		sel, err := selector.Parse(req.Selector)
@@ -130,7 +131,7 @@ func bulkServices(n int) []announce.Service {
 	return out
 }
 
-func announceBulk(ctx context.Context, s *Speaker, n int) error {
+func announceBulk(ctx context.Context, s *bgp.Speaker, n int) error {
 	for _, svc := range bulkServices(n) {
 		if err := s.Announce(ctx, svc); err != nil {
 			return err
@@ -181,12 +182,12 @@ func (n *nodeProc) must(req nodeRequest) nodeResponse {
 }
 
 // peerState returns the node speaker's view of peer addr.
-func (n *nodeProc) peerState(addr netip.Addr) PeerState {
+func (n *nodeProc) peerState(addr netip.Addr) bgp.PeerState {
 	n.t.Helper()
 	for _, p := range n.must(nodeRequest{Op: "peers"}).Peers {
 		if p.Address == addr {
 			return p.State
 		}
 	}
-	return StateUnknown
+	return bgp.StateUnknown
 }

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/bgp/bgptest"
 	"github.com/lbkit/lbkit/internal/freeport"
 )
@@ -34,12 +35,12 @@ func speakerAt(addr netip.Addr) bgptest.Peer {
 }
 
 // routerPeer returns the speaker-side Peer for r.
-func routerPeer(r *bgptest.Router) Peer {
-	return Peer{Address: r.Addr(), ASN: r.ASN(), Port: r.Port(), ConnectRetry: time.Second}
+func routerPeer(r *bgptest.Router) bgp.Peer {
+	return bgp.Peer{Address: r.Addr(), ASN: r.ASN(), Port: r.Port(), ConnectRetry: time.Second}
 }
 
-// freePort returns a TCP port that was free on addr a moment ago.
-func freePort(t testing.TB, addr netip.Addr) uint16 {
+// freeTCPPort returns a TCP port that was free on addr a moment ago.
+func freeTCPPort(t testing.TB, addr netip.Addr) uint16 {
 	t.Helper()
 	port, err := freeport.TCP(addr)
 	require.NoError(t, err)
@@ -102,13 +103,13 @@ func routerPeerStatus(t testing.TB, r *bgptest.Router, addr netip.Addr) bgptest.
 }
 
 // waitState waits until the speaker reports peer addr in state st.
-func waitState(t testing.TB, s *Speaker, addr netip.Addr, st PeerState) PeerStatus {
+func waitState(t testing.TB, s *bgp.Speaker, addr netip.Addr, st bgp.PeerState) bgp.PeerStatus {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ps, err := s.Peers(context.Background())
 		require.NoError(t, err)
-		i := slices.IndexFunc(ps, func(p PeerStatus) bool { return p.Address == addr })
+		i := slices.IndexFunc(ps, func(p bgp.PeerStatus) bool { return p.Address == addr })
 		if i >= 0 && ps[i].State == st {
 			return ps[i]
 		}

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/internal/bird"
 	"github.com/lbkit/lbkit/selector"
 )
@@ -23,15 +24,15 @@ func TestPeerSelector(t *testing.T) {
 	lo4b := netip.MustParseAddr("127.0.0.2")
 	r1 := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
 	r2 := newTestRouter(t, lo4b, routerASN, speakerAt(lo4))
-	s := newSpeaker(t, Config{Rules: []Rule{{Attributes: Attributes{LargeCommunities: []LargeCommunity{{65000, 1, 2}}}}}})
+	s := newSpeaker(t, bgp.Config{Rules: []bgp.Rule{{Attributes: bgp.Attributes{LargeCommunities: []bgp.LargeCommunity{{65000, 1, 2}}}}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p1, p2 := routerPeer(r1), routerPeer(r2)
 	p1.Selector = selector.MustParse("tier=gold")
 	require.NoError(t, s.AddPeer(ctx, p1))
 	require.NoError(t, s.AddPeer(ctx, p2))
-	waitState(t, s, lo4, StateEstablished)
-	waitState(t, s, lo4b, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
+	waitState(t, s, lo4b, bgp.StateEstablished)
 
 	require.NoError(t, s.Announce(ctx, svc("ns/gold", selector.Set{"tier": "gold"}, "10.0.0.1")))
 	require.NoError(t, s.Announce(ctx, svc("ns/silver", selector.Set{"tier": "silver"}, "10.0.0.2")))
@@ -90,7 +91,7 @@ func TestBIRDPeerSelector(t *testing.T) {
 	n6.IPv4 = true
 	l := newBIRDLab(t, []bird.Neighbor{n4, n6}, nil)
 	p4, p6 := speakerPeer(routerV4), speakerPeer(routerV6)
-	p6.Families, p6.NextHopIPv4 = []Family{IPv4Unicast}, nodeV4
+	p6.Families, p6.NextHopIPv4 = []bgp.Family{bgp.IPv4Unicast}, nodeV4
 	l.speak.must(nodeRequest{Op: "addpeer", Peer: &p4, Selector: "tier=gold"})
 	l.speak.must(nodeRequest{Op: "addpeer", Peer: &p6, Selector: "tier=silver"})
 	l.bird.WaitEstablishedT(t, "node4")
@@ -110,7 +111,7 @@ func TestBIRDPeerSelector(t *testing.T) {
 		return birdFrom("node4", gold, silver)(rs) && birdFrom("node6", gold)(rs)
 	})
 	for _, p := range l.speak.must(nodeRequest{Op: "peers"}).Peers {
-		assert.Equal(t, StateEstablished, p.State, "%v", p.Address)
+		assert.Equal(t, bgp.StateEstablished, p.State, "%v", p.Address)
 		assert.GreaterOrEqual(t, p.Uptime, time.Second, "%v: the session was not reset", p.Address)
 	}
 }

@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lbkit/lbkit/announce"
+	"github.com/lbkit/lbkit/bgp"
 	"github.com/lbkit/lbkit/bgp/bgptest"
 	"github.com/lbkit/lbkit/selector"
 )
@@ -26,7 +27,7 @@ const (
 	speakerASN = 65001
 )
 
-func newSpeaker(t testing.TB, cfg Config) *Speaker {
+func newSpeaker(t testing.TB, cfg bgp.Config) *bgp.Speaker {
 	t.Helper()
 	if cfg.ASN == 0 {
 		cfg.ASN = speakerASN
@@ -34,7 +35,7 @@ func newSpeaker(t testing.TB, cfg Config) *Speaker {
 	if !cfg.RouterID.IsValid() {
 		cfg.RouterID = netip.MustParseAddr("10.255.255.2")
 	}
-	s, err := New(context.Background(), cfg)
+	s, err := bgp.New(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
@@ -42,7 +43,7 @@ func newSpeaker(t testing.TB, cfg Config) *Speaker {
 
 // session returns a speaker and a router with an established session over
 // loopback, the speaker's peer set up by mod.
-func session(t testing.TB, cfg Config, mod func(*Peer)) (*Speaker, *bgptest.Router) {
+func session(t testing.TB, cfg bgp.Config, mod func(*bgp.Peer)) (*bgp.Speaker, *bgptest.Router) {
 	t.Helper()
 	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
 	s := newSpeaker(t, cfg)
@@ -51,7 +52,7 @@ func session(t testing.TB, cfg Config, mod func(*Peer)) (*Speaker, *bgptest.Rout
 		mod(&p)
 	}
 	require.NoError(t, s.AddPeer(context.Background(), p))
-	waitState(t, s, p.Address, StateEstablished)
+	waitState(t, s, p.Address, bgp.StateEstablished)
 	return s, r
 }
 
@@ -66,8 +67,8 @@ func svc(key string, labels selector.Set, addrs ...string) announce.Service {
 func u32(v uint32) *uint32 { return &v }
 
 // dualStack makes p carry both families, IPv6 routes with next hop nh6.
-func dualStack(p Peer, nh6 netip.Addr) Peer {
-	p.Families = []Family{IPv4Unicast, IPv6Unicast}
+func dualStack(p bgp.Peer, nh6 netip.Addr) bgp.Peer {
+	p.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast}
 	p.NextHopIPv6 = nh6
 	return p
 }
@@ -76,21 +77,21 @@ func TestNewInvalidConfig(t *testing.T) {
 	rid := netip.MustParseAddr("10.0.0.1")
 	tests := []struct {
 		name string
-		cfg  Config
+		cfg  bgp.Config
 		want error
 	}{
-		{"asn 0", Config{RouterID: rid}, ErrInvalidConfig},
-		{"no router id", Config{ASN: 1}, ErrInvalidConfig},
-		{"v6 router id", Config{ASN: 1, RouterID: netip.MustParseAddr("2001:db8::1")}, ErrInvalidConfig},
-		{"zero router id", Config{ASN: 1, RouterID: netip.IPv4Unspecified()}, ErrInvalidConfig},
-		{"port without Listen", Config{ASN: 1, RouterID: rid, ListenPort: 1179}, ErrInvalidConfig},
-		{"aggregate v4", Config{ASN: 1, RouterID: rid, AggregateIPv4: 33}, ErrInvalidConfig},
-		{"aggregate v6", Config{ASN: 1, RouterID: rid, AggregateIPv6: -1}, ErrInvalidConfig},
-		{"listen addr", Config{ASN: 1, RouterID: rid, ListenAddrs: []netip.Addr{{}}}, ErrInvalidConfig},
+		{"asn 0", bgp.Config{RouterID: rid}, bgp.ErrInvalidConfig},
+		{"no router id", bgp.Config{ASN: 1}, bgp.ErrInvalidConfig},
+		{"v6 router id", bgp.Config{ASN: 1, RouterID: netip.MustParseAddr("2001:db8::1")}, bgp.ErrInvalidConfig},
+		{"zero router id", bgp.Config{ASN: 1, RouterID: netip.IPv4Unspecified()}, bgp.ErrInvalidConfig},
+		{"port without Listen", bgp.Config{ASN: 1, RouterID: rid, ListenPort: 1179}, bgp.ErrInvalidConfig},
+		{"aggregate v4", bgp.Config{ASN: 1, RouterID: rid, AggregateIPv4: 33}, bgp.ErrInvalidConfig},
+		{"aggregate v6", bgp.Config{ASN: 1, RouterID: rid, AggregateIPv6: -1}, bgp.ErrInvalidConfig},
+		{"listen addr", bgp.Config{ASN: 1, RouterID: rid, ListenAddrs: []netip.Addr{{}}}, bgp.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := New(context.Background(), tt.cfg)
+			s, err := bgp.New(context.Background(), tt.cfg)
 			assert.ErrorIs(t, err, tt.want)
 			assert.Nil(t, s)
 		})
@@ -98,44 +99,44 @@ func TestNewInvalidConfig(t *testing.T) {
 }
 
 func TestPeerValidation(t *testing.T) {
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	ctx := context.Background()
-	good := Peer{Address: netip.MustParseAddr("10.9.9.9"), ASN: 65000, Passive: true}
+	good := bgp.Peer{Address: netip.MustParseAddr("10.9.9.9"), ASN: 65000, Passive: true}
 	require.NoError(t, s.AddPeer(ctx, good))
 
 	bad := []struct {
 		name string
-		mod  func(*Peer)
+		mod  func(*bgp.Peer)
 	}{
-		{"no address", func(p *Peer) { p.Address = netip.Addr{} }},
-		{"asn 0", func(p *Peer) { p.ASN = 0 }},
-		{"v6 over v4 without next hop", func(p *Peer) { p.Families = []Family{IPv4Unicast, IPv6Unicast} }},
-		{"unknown family", func(p *Peer) { p.Families = []Family{7} }},
-		{"family twice", func(p *Peer) { p.Families = []Family{IPv4Unicast, IPv4Unicast} }},
-		{"local address family", func(p *Peer) { p.LocalAddress = lo6 }},
-		{"v4 next hop not v4", func(p *Peer) { p.NextHopIPv4 = lo6 }},
-		{"hold time", func(p *Peer) { p.HoldTime = time.Second }},
-		{"keepalive >= hold", func(p *Peer) { p.HoldTime, p.KeepaliveTime = 9*time.Second, 9*time.Second }},
-		{"fractional", func(p *Peer) { p.ConnectRetry = 1500 * time.Millisecond }},
-		{"restart time", func(p *Peer) { p.RestartTime = time.Hour * 2 }},
+		{"no address", func(p *bgp.Peer) { p.Address = netip.Addr{} }},
+		{"asn 0", func(p *bgp.Peer) { p.ASN = 0 }},
+		{"v6 over v4 without next hop", func(p *bgp.Peer) { p.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast} }},
+		{"unknown family", func(p *bgp.Peer) { p.Families = []bgp.Family{7} }},
+		{"family twice", func(p *bgp.Peer) { p.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv4Unicast} }},
+		{"local address family", func(p *bgp.Peer) { p.LocalAddress = lo6 }},
+		{"v4 next hop not v4", func(p *bgp.Peer) { p.NextHopIPv4 = lo6 }},
+		{"hold time", func(p *bgp.Peer) { p.HoldTime = time.Second }},
+		{"keepalive >= hold", func(p *bgp.Peer) { p.HoldTime, p.KeepaliveTime = 9*time.Second, 9*time.Second }},
+		{"fractional", func(p *bgp.Peer) { p.ConnectRetry = 1500 * time.Millisecond }},
+		{"restart time", func(p *bgp.Peer) { p.RestartTime = time.Hour * 2 }},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			p := good
 			p.Address = netip.MustParseAddr("10.9.9.10")
 			tt.mod(&p)
-			assert.ErrorIs(t, s.AddPeer(ctx, p), ErrInvalidPeer)
+			assert.ErrorIs(t, s.AddPeer(ctx, p), bgp.ErrInvalidPeer)
 			p.Address = good.Address
 			if p.Address.IsValid() && tt.name != "no address" {
-				assert.ErrorIs(t, s.UpdatePeer(ctx, p), ErrInvalidPeer)
+				assert.ErrorIs(t, s.UpdatePeer(ctx, p), bgp.ErrInvalidPeer)
 			}
 		})
 	}
-	assert.ErrorIs(t, s.AddPeer(ctx, good), ErrPeerExists)
+	assert.ErrorIs(t, s.AddPeer(ctx, good), bgp.ErrPeerExists)
 	unknown := good
 	unknown.Address = netip.MustParseAddr("10.9.9.11")
-	assert.ErrorIs(t, s.UpdatePeer(ctx, unknown), ErrUnknownPeer)
-	assert.ErrorIs(t, s.RemovePeer(ctx, unknown.Address), ErrUnknownPeer)
+	assert.ErrorIs(t, s.UpdatePeer(ctx, unknown), bgp.ErrUnknownPeer)
+	assert.ErrorIs(t, s.RemovePeer(ctx, unknown.Address), bgp.ErrUnknownPeer)
 
 	ps, err := s.Peers(ctx)
 	require.NoError(t, err)
@@ -151,8 +152,8 @@ func TestPeerValidation(t *testing.T) {
 
 func TestAnnounceUpdateWithdraw(t *testing.T) {
 	nh6 := netip.MustParseAddr("2001:db8:ffff::2")
-	s, r := session(t, Config{}, func(p *Peer) {
-		p.Families = []Family{IPv4Unicast, IPv6Unicast}
+	s, r := session(t, bgp.Config{}, func(p *bgp.Peer) {
+		p.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast}
 		p.NextHopIPv6 = nh6
 	})
 	ctx := context.Background()
@@ -170,28 +171,28 @@ func TestAnnounceUpdateWithdraw(t *testing.T) {
 	waitRoutes(t, r, "the updated addresses", hasExactly("172.18.255.202/32", "172.18.255.203/32"))
 
 	// Bad input: error, nothing changes.
-	assert.ErrorIs(t, s.Announce(ctx, svc("", nil, "172.18.255.204")), ErrInvalidService)
-	assert.ErrorIs(t, s.Announce(ctx, announce.Service{Key: "batuu/deathstar", Addrs: []netip.Addr{{}}}), ErrInvalidService)
-	assert.ErrorIs(t, s.Announce(ctx, svc("batuu/deathstar", nil, "0.0.0.0")), ErrInvalidService)
-	assert.ErrorIs(t, s.Announce(ctx, svc("batuu/deathstar", nil, "fe80::1%eth0")), ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, svc("", nil, "172.18.255.204")), bgp.ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, announce.Service{Key: "batuu/deathstar", Addrs: []netip.Addr{{}}}), bgp.ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, svc("batuu/deathstar", nil, "0.0.0.0")), bgp.ErrInvalidService)
+	assert.ErrorIs(t, s.Announce(ctx, svc("batuu/deathstar", nil, "fe80::1%eth0")), bgp.ErrInvalidService)
 
 	require.NoError(t, s.Withdraw(ctx, "batuu/deathstar"))
 	require.NoError(t, s.Withdraw(ctx, "batuu/deathstar"), "withdrawing twice is fine")
 	require.NoError(t, s.Withdraw(ctx, "no/such"), "withdrawing an unknown key is fine")
 	waitRoutes(t, r, "no routes", hasExactly())
 
-	st := waitState(t, s, lo4, StateEstablished)
+	st := waitState(t, s, lo4, bgp.StateEstablished)
 	assert.Zero(t, st.Sent)
 }
 
 func TestIPv6SessionCarriesIPv4(t *testing.T) {
 	r := newTestRouter(t, lo6, routerASN, speakerAt(lo6))
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	p := routerPeer(r)
-	p.Families = []Family{IPv4Unicast, IPv6Unicast}
+	p.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast}
 	p.NextHopIPv4 = netip.MustParseAddr("10.20.30.40")
 	require.NoError(t, s.AddPeer(context.Background(), p))
-	waitState(t, s, lo6, StateEstablished)
+	waitState(t, s, lo6, bgp.StateEstablished)
 
 	require.NoError(t, s.Announce(context.Background(), svc("a/b", nil, "172.18.255.201", "2001:db8:dead:beef::111")))
 	got := waitRoutes(t, r, "both routes", hasExactly("172.18.255.201/32", "2001:db8:dead:beef::111/128"))
@@ -202,16 +203,16 @@ func TestIPv6SessionCarriesIPv4(t *testing.T) {
 func TestRulesAttributes(t *testing.T) {
 	// iBGP, so that LOCAL_PREF is sent.
 	r := newTestRouter(t, lo4, speakerASN, speakerAt(lo4))
-	s := newSpeaker(t, Config{Rules: []Rule{
-		{Selector: selector.MustParse("announced=bgp"), Attributes: Attributes{
-			Communities: []Community{MustParseCommunity("65000:100"), NoExport}, LargeCommunities: []LargeCommunity{{65000, 1, 1}}, LocalPref: u32(200),
+	s := newSpeaker(t, bgp.Config{Rules: []bgp.Rule{
+		{Selector: selector.MustParse("announced=bgp"), Attributes: bgp.Attributes{
+			Communities: []bgp.Community{bgp.MustParseCommunity("65000:100"), bgp.NoExport}, LargeCommunities: []bgp.LargeCommunity{{65000, 1, 1}}, LocalPref: u32(200),
 		}},
-		{Selector: selector.MustParse("tier=gold"), Attributes: Attributes{
-			Communities: []Community{CommunityFrom(65000, 200), CommunityFrom(65000, 100)}, MED: u32(5), LocalPref: u32(300),
+		{Selector: selector.MustParse("tier=gold"), Attributes: bgp.Attributes{
+			Communities: []bgp.Community{bgp.CommunityFrom(65000, 200), bgp.CommunityFrom(65000, 100)}, MED: u32(5), LocalPref: u32(300),
 		}},
 	}})
 	require.NoError(t, s.AddPeer(context.Background(), routerPeer(r)))
-	waitState(t, s, lo4, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
 	ctx := context.Background()
 	host := netip.MustParsePrefix("172.18.255.201/32")
 
@@ -240,7 +241,7 @@ func TestRulesAttributes(t *testing.T) {
 }
 
 func TestSharedAndAggregatedRoutes(t *testing.T) {
-	s, r := session(t, Config{AggregateIPv4: 24, AggregateIPv6: 64}, func(p *Peer) {
+	s, r := session(t, bgp.Config{AggregateIPv4: 24, AggregateIPv6: 64}, func(p *bgp.Peer) {
 		*p = dualStack(*p, netip.MustParseAddr("2001:db8:ffff::2"))
 	})
 	ctx := context.Background()
@@ -254,7 +255,7 @@ func TestSharedAndAggregatedRoutes(t *testing.T) {
 }
 
 func TestConcurrentAnnounce(t *testing.T) {
-	s, r := session(t, Config{}, nil)
+	s, r := session(t, bgp.Config{}, nil)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -284,9 +285,9 @@ func TestConcurrentAnnounce(t *testing.T) {
 }
 
 func TestSharedHostRouteAttributes(t *testing.T) {
-	s, r := session(t, Config{Rules: []Rule{
-		{Selector: selector.MustParse("c=a"), Attributes: Attributes{Communities: []Community{CommunityFrom(1, 1)}}},
-		{Selector: selector.MustParse("c=b"), Attributes: Attributes{Communities: []Community{CommunityFrom(2, 2)}}},
+	s, r := session(t, bgp.Config{Rules: []bgp.Rule{
+		{Selector: selector.MustParse("c=a"), Attributes: bgp.Attributes{Communities: []bgp.Community{bgp.CommunityFrom(1, 1)}}},
+		{Selector: selector.MustParse("c=b"), Attributes: bgp.Attributes{Communities: []bgp.Community{bgp.CommunityFrom(2, 2)}}},
 	}}, nil)
 	ctx := context.Background()
 	host := netip.MustParsePrefix("172.18.255.201/32")
@@ -305,7 +306,7 @@ func TestSharedHostRouteAttributes(t *testing.T) {
 }
 
 func TestSelectLabelFlip(t *testing.T) {
-	s, r := session(t, Config{}, nil)
+	s, r := session(t, bgp.Config{}, nil)
 	ctx := context.Background()
 	a := announce.Select(selector.MustParse("announced=bgp"), s)
 
@@ -324,7 +325,7 @@ func TestSelectLabelFlip(t *testing.T) {
 }
 
 func TestPeerResetReadvertises(t *testing.T) {
-	s, r := session(t, Config{}, nil)
+	s, r := session(t, bgp.Config{}, nil)
 	ctx := context.Background()
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201", "172.18.255.202")))
 	waitRoutes(t, r, "routes", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
@@ -332,14 +333,14 @@ func TestPeerResetReadvertises(t *testing.T) {
 	require.NoError(t, r.ResetPeer(ctx, lo4))
 	waitRoutes(t, r, "routes gone with the session", hasExactly())
 	waitRoutes(t, r, "routes re-advertised after reconnect", hasExactly("172.18.255.201/32", "172.18.255.202/32"))
-	st := waitState(t, s, lo4, StateEstablished)
+	st := waitState(t, s, lo4, bgp.StateEstablished)
 	assert.Equal(t, uint64(2), st.Sent)
 }
 
 func TestNextHopUpdateInPlace(t *testing.T) {
-	p := Peer{}
-	s, r := session(t, Config{}, func(q *Peer) {
-		q.Families = []Family{IPv4Unicast, IPv6Unicast}
+	p := bgp.Peer{}
+	s, r := session(t, bgp.Config{}, func(q *bgp.Peer) {
+		q.Families = []bgp.Family{bgp.IPv4Unicast, bgp.IPv6Unicast}
 		q.NextHopIPv6 = netip.MustParseAddr("2001:db8:ffff::2")
 		p = *q
 	})
@@ -355,12 +356,12 @@ func TestNextHopUpdateInPlace(t *testing.T) {
 	// Any other change restarts the session, which comes back.
 	p.HoldTime = 30 * time.Second
 	require.NoError(t, s.UpdatePeer(ctx, p))
-	waitState(t, s, lo4, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
 	waitRoutes(t, r, "route after session restart", func(m map[netip.Prefix]bgptest.Route) bool { return m[v6].NextHop == p.NextHopIPv6 })
 }
 
 func TestCloseWithdrawsAndIsIdempotent(t *testing.T) {
-	s, r := session(t, Config{}, func(p *Peer) { p.GracefulRestart = true })
+	s, r := session(t, bgp.Config{}, func(p *bgp.Peer) { p.GracefulRestart = true })
 	ctx := context.Background()
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
 	waitRoutes(t, r, "route", hasExactly("172.18.255.201/32"))
@@ -369,11 +370,11 @@ func TestCloseWithdrawsAndIsIdempotent(t *testing.T) {
 	require.NoError(t, s.Close(), "second Close")
 	waitRoutes(t, r, "no routes after Close", hasExactly())
 
-	assert.ErrorIs(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")), ErrClosed)
-	assert.ErrorIs(t, s.Withdraw(ctx, "a/b"), ErrClosed)
-	assert.ErrorIs(t, s.AddPeer(ctx, Peer{Address: lo4, ASN: 1}), ErrClosed)
+	assert.ErrorIs(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")), bgp.ErrClosed)
+	assert.ErrorIs(t, s.Withdraw(ctx, "a/b"), bgp.ErrClosed)
+	assert.ErrorIs(t, s.AddPeer(ctx, bgp.Peer{Address: lo4, ASN: 1}), bgp.ErrClosed)
 	_, err := s.Peers(ctx)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, bgp.ErrClosed)
 	_, open := <-s.Watch(ctx)
 	assert.False(t, open, "Watch after Close returns a closed channel")
 }
@@ -388,9 +389,9 @@ func TestCloseGraceful(t *testing.T) {
 	p.RestartTime = 60 * time.Second
 	ctx := context.Background()
 
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	require.NoError(t, s.AddPeer(ctx, p))
-	waitState(t, s, lo4, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
 	waitRoutes(t, r, "route", hasExactly("172.18.255.201/32"))
 
@@ -404,10 +405,10 @@ func TestCloseGraceful(t *testing.T) {
 	assert.Contains(t, routes(t, r), host)
 
 	// A new speaker takes over.
-	s2 := newSpeaker(t, Config{})
+	s2 := newSpeaker(t, bgp.Config{})
 	require.NoError(t, s2.AddPeer(ctx, p))
 	require.NoError(t, s2.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
-	waitState(t, s2, lo4, StateEstablished)
+	waitState(t, s2, lo4, bgp.StateEstablished)
 	waitRoutes(t, r, "refreshed route", hasExactly("172.18.255.201/32"))
 }
 
@@ -429,28 +430,28 @@ func waitRouterState(t testing.TB, r *bgptest.Router, addr netip.Addr, ok func(b
 // TestPassiveListener: the router dials the speaker, which listens on an
 // unprivileged port; multihop and timers are set.
 func TestPassiveListener(t *testing.T) {
-	port := freePort(t, lo4)
-	s := newSpeaker(t, Config{Listen: true, ListenPort: port, ListenAddrs: []netip.Addr{lo4}})
+	port := freeTCPPort(t, lo4)
+	s := newSpeaker(t, bgp.Config{Listen: true, ListenPort: port, ListenAddrs: []netip.Addr{lo4}})
 	r := newTestRouter(t, lo4, routerASN, bgptest.Peer{Address: lo4, ASN: speakerASN, Active: true, Port: port, EBGPMultihop: 2})
 	ctx := context.Background()
-	require.NoError(t, s.AddPeer(ctx, Peer{
+	require.NoError(t, s.AddPeer(ctx, bgp.Peer{
 		Address: lo4, ASN: routerASN, Passive: true, EBGPMultihop: 2,
 		HoldTime: 9 * time.Second, KeepaliveTime: 3 * time.Second, LocalAddress: lo4,
 	}))
-	waitState(t, s, lo4, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
 	waitRoutes(t, r, "route over the accepted session", hasExactly("172.18.255.201/32"))
 	assert.Equal(t, 9*time.Second, routerPeerStatus(t, r, lo4).HoldTime, "our hold time was negotiated")
 }
 
 func TestPeerValidationLocalAddressV6(t *testing.T) {
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	ctx := context.Background()
 	for _, local := range []string{"::ffff:10.0.0.1", "fe80::1%lo"} {
 		t.Run(local, func(t *testing.T) {
-			p := Peer{Address: netip.MustParseAddr("2001:db8:77::1"), ASN: 65000, Passive: true, LocalAddress: netip.MustParseAddr(local)}
-			assert.ErrorIs(t, s.AddPeer(ctx, p), ErrInvalidPeer)
-			assert.ErrorIs(t, s.RemovePeer(ctx, p.Address), ErrUnknownPeer, "nothing half-applied")
+			p := bgp.Peer{Address: netip.MustParseAddr("2001:db8:77::1"), ASN: 65000, Passive: true, LocalAddress: netip.MustParseAddr(local)}
+			assert.ErrorIs(t, s.AddPeer(ctx, p), bgp.ErrInvalidPeer)
+			assert.ErrorIs(t, s.RemovePeer(ctx, p.Address), bgp.ErrUnknownPeer, "nothing half-applied")
 		})
 	}
 }
@@ -461,16 +462,16 @@ func TestPeerValidationLocalAddressV6(t *testing.T) {
 // every ConnectRetry, here 1 s), not after GoBGP's fixed 5 s idle hold.
 func TestReconnectAfterRouterRestart(t *testing.T) {
 	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	ctx := context.Background()
 	p := routerPeer(r)
 	require.NoError(t, s.AddPeer(ctx, p))
-	waitState(t, s, lo4, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
 	require.NoError(t, s.Announce(ctx, svc("a/b", nil, "172.18.255.201")))
 	waitRoutes(t, r, "route", hasExactly("172.18.255.201/32"))
 
 	require.NoError(t, r.Close())
-	waitState(t, s, lo4, StateActive)
+	waitState(t, s, lo4, bgp.StateActive)
 	r2, err := bgptest.NewRouter(ctx, bgptest.Config{ASN: routerASN, RouterID: netip.MustParseAddr("10.255.255.1"), ListenAddr: lo4, ListenPort: p.Port})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = r2.Close() })
@@ -486,11 +487,11 @@ func TestReconnectAfterRouterRestart(t *testing.T) {
 func TestCancelledContext(t *testing.T) {
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := New(done, Config{ASN: speakerASN, RouterID: netip.MustParseAddr("10.255.255.2")})
+	_, err := bgp.New(done, bgp.Config{ASN: speakerASN, RouterID: netip.MustParseAddr("10.255.255.2")})
 	assert.ErrorIs(t, err, context.Canceled)
 
-	s := newSpeaker(t, Config{})
-	p := Peer{Address: netip.MustParseAddr("127.0.0.9"), ASN: routerASN}
+	s := newSpeaker(t, bgp.Config{})
+	p := bgp.Peer{Address: netip.MustParseAddr("127.0.0.9"), ASN: routerASN}
 	assert.ErrorIs(t, s.AddPeer(done, p), context.Canceled)
 	assert.ErrorIs(t, s.Announce(done, svc("a/b", nil, "10.0.0.1")), context.Canceled)
 	ctx := context.Background()
@@ -507,7 +508,5 @@ func TestCancelledContext(t *testing.T) {
 	ps, err = s.Peers(ctx)
 	require.NoError(t, err)
 	assert.Len(t, ps, 1, "the peer stays")
-	s.mu.Lock()
-	assert.Contains(t, s.services, "a/b", "the service stays")
-	s.mu.Unlock()
+	assert.True(t, s.HasService("a/b"), "the service stays")
 }

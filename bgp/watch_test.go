@@ -1,4 +1,4 @@
-package bgp
+package bgp_test
 
 import (
 	"context"
@@ -10,19 +10,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/lbkit/lbkit/bgp"
 )
 
 func TestWatchSessionStates(t *testing.T) {
 	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events := s.Watch(ctx)
 	require.NoError(t, s.AddPeer(ctx, routerPeer(r)))
 
 	timeout := time.After(20 * time.Second)
-	var seen []PeerState
-	for len(seen) == 0 || seen[len(seen)-1] != StateEstablished {
+	var seen []bgp.PeerState
+	for len(seen) == 0 || seen[len(seen)-1] != bgp.StateEstablished {
 		select {
 		case ev := <-events:
 			assert.Equal(t, lo4, ev.Address)
@@ -32,14 +34,14 @@ func TestWatchSessionStates(t *testing.T) {
 			t.Fatalf("no established event; saw %v", seen)
 		}
 	}
-	assert.True(t, slices.Contains(seen, StateOpenSent) || slices.Contains(seen, StateOpenConfirm), "states on the way: %v", seen)
+	assert.True(t, slices.Contains(seen, bgp.StateOpenSent) || slices.Contains(seen, bgp.StateOpenConfirm), "states on the way: %v", seen)
 
 	// The session goes down when the router removes us.
 	require.NoError(t, s.RemovePeer(ctx, lo4))
 	for down := false; !down; {
 		select {
 		case ev := <-events:
-			down = ev.State != StateEstablished
+			down = ev.State != bgp.StateEstablished
 		case <-timeout:
 			t.Fatal("no event for the session going down")
 		}
@@ -50,10 +52,10 @@ func TestWatchSessionStates(t *testing.T) {
 }
 
 func TestWatchEndsWithContext(t *testing.T) {
-	s := newSpeaker(t, Config{})
+	s := newSpeaker(t, bgp.Config{})
 	before := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithCancel(context.Background())
-	chans := []<-chan PeerEvent{s.Watch(ctx), s.Watch(ctx), s.Watch(ctx)}
+	chans := []<-chan bgp.PeerEvent{s.Watch(ctx), s.Watch(ctx), s.Watch(ctx)}
 	cancel()
 	for _, c := range chans {
 		_, open := <-c
@@ -66,7 +68,7 @@ func TestWatchEndsWithContext(t *testing.T) {
 // (watchers included) and of GoBGP has ended.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	s, err := New(context.Background(), Config{ASN: 65001, RouterID: lo4})
+	s, err := bgp.New(context.Background(), bgp.Config{ASN: 65001, RouterID: lo4})
 	require.NoError(t, err)
 	events := s.Watch(context.Background())
 	require.NoError(t, s.Close())
@@ -76,11 +78,11 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 }
 
 func TestPeerStateString(t *testing.T) {
-	assert.Equal(t, "established", StateEstablished.String())
-	assert.Equal(t, "idle", StateIdle.String())
-	assert.Equal(t, "PeerState(9)", PeerState(9).String())
-	assert.Equal(t, "ipv6-unicast", IPv6Unicast.String())
-	assert.Equal(t, "Family(0)", Family(0).String())
+	assert.Equal(t, "established", bgp.StateEstablished.String())
+	assert.Equal(t, "idle", bgp.StateIdle.String())
+	assert.Equal(t, "PeerState(9)", bgp.PeerState(9).String())
+	assert.Equal(t, "ipv6-unicast", bgp.IPv6Unicast.String())
+	assert.Equal(t, "Family(0)", bgp.Family(0).String())
 }
 
 // TestWatchDeliversQueuedEventsOnClose: events not yet received when the
@@ -88,17 +90,17 @@ func TestPeerStateString(t *testing.T) {
 // then the channel closes.
 func TestWatchDeliversQueuedEventsOnClose(t *testing.T) {
 	r := newTestRouter(t, lo4, routerASN, speakerAt(lo4))
-	s, err := New(context.Background(), Config{ASN: speakerASN, RouterID: netip.MustParseAddr("10.255.255.2")})
+	s, err := bgp.New(context.Background(), bgp.Config{ASN: speakerASN, RouterID: netip.MustParseAddr("10.255.255.2")})
 	require.NoError(t, err)
 	events := s.Watch(context.Background())
 	require.NoError(t, s.AddPeer(context.Background(), routerPeer(r)))
-	waitState(t, s, lo4, StateEstablished)
+	waitState(t, s, lo4, bgp.StateEstablished)
 	require.NoError(t, s.Close())
-	var seen []PeerState
+	var seen []bgp.PeerState
 	for ev := range events {
 		seen = append(seen, ev.State)
 	}
 	require.NotEmpty(t, seen)
-	assert.Contains(t, seen, StateEstablished, "%v", seen)
-	assert.Equal(t, StateIdle, seen[len(seen)-1], "%v", seen)
+	assert.Contains(t, seen, bgp.StateEstablished, "%v", seen)
+	assert.Equal(t, bgp.StateIdle, seen[len(seen)-1], "%v", seen)
 }

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	api "github.com/osrg/gobgp/v4/api"
+
+	"github.com/lbkit/lbkit/bgp"
 )
 
 var (
@@ -145,10 +146,8 @@ func (r *Router) ResetPeer(ctx context.Context, addr netip.Addr) error {
 type PeerStatus struct {
 	Address netip.Addr
 	ASN     uint32
-	// State is the session state (RFC 4271 section 8) in lower case:
-	// "idle", "connect", "active", "opensent", "openconfirm" or
-	// "established".
-	State string
+	// State is the session state (RFC 4271 section 8).
+	State bgp.PeerState
 	// Accepted is the number of routes received from the neighbor and
 	// accepted.
 	Accepted uint64
@@ -178,7 +177,7 @@ func (r *Router) Peers(ctx context.Context) ([]PeerStatus, error) {
 func peerStatus(p *api.Peer) PeerStatus {
 	st := PeerStatus{ASN: p.GetConf().GetPeerAsn()}
 	st.Address, _ = netip.ParseAddr(p.GetConf().GetNeighborAddress())
-	st.State = strings.ToLower(strings.TrimPrefix(p.GetState().GetSessionState().String(), "SESSION_STATE_"))
+	st.State = peerState(p.GetState().GetSessionState())
 	for _, af := range p.GetAfiSafis() {
 		st.Accepted += af.GetState().GetAccepted()
 	}
@@ -189,5 +188,20 @@ func peerStatus(p *api.Peer) PeerStatus {
 	return st
 }
 
+var peerStates = map[api.PeerState_SessionState]bgp.PeerState{
+	api.PeerState_SESSION_STATE_IDLE:        bgp.StateIdle,
+	api.PeerState_SESSION_STATE_CONNECT:     bgp.StateConnect,
+	api.PeerState_SESSION_STATE_ACTIVE:      bgp.StateActive,
+	api.PeerState_SESSION_STATE_OPENSENT:    bgp.StateOpenSent,
+	api.PeerState_SESSION_STATE_OPENCONFIRM: bgp.StateOpenConfirm,
+	api.PeerState_SESSION_STATE_ESTABLISHED: bgp.StateEstablished,
+}
+
+// peerState maps GoBGP's session state to bgp's; StateUnknown for a
+// state GoBGP does not name.
+func peerState(s api.PeerState_SessionState) bgp.PeerState {
+	return peerStates[s] // StateUnknown is the zero value
+}
+
 // Established reports whether the session is established.
-func (p PeerStatus) Established() bool { return p.State == "established" }
+func (p PeerStatus) Established() bool { return p.State == bgp.StateEstablished }

@@ -244,7 +244,7 @@ func TestResetAndRemovePeer(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ps, 1)
 	assert.True(t, ps[0].Established())
-	assert.Equal(t, "established", ps[0].State)
+	assert.Equal(t, bgp.StateEstablished, ps[0].State)
 	assert.Equal(t, uint64(2), ps[0].Accepted)
 	assert.Equal(t, 90*time.Second, ps[0].HoldTime, "GoBGP's default hold time")
 
