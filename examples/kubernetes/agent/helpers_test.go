@@ -39,17 +39,7 @@ const wait = 90 * time.Second
 // eventually polls cond until it returns nil or wait passes.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(t, wait, 100*time.Millisecond, what, cond)
 }
 
 // startManager starts a manager on env with setup's controllers and stops

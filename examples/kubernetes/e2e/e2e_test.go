@@ -35,17 +35,7 @@ const wait = 90 * time.Second
 
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testenv.Eventually(t, wait, 200*time.Millisecond, what, cond)
 }
 
 // TestReferenceScenario is the reference scenario end to end.
@@ -89,23 +79,7 @@ func TestReferenceScenario(t *testing.T) {
 	})
 
 	t.Run("failover", func(t *testing.T) {
-		leader := l.leader(t, v4)
-		other := l.nodes[0]
-		if other == leader {
-			other = l.nodes[1]
-		}
-		killed := time.Now()
-		if err := syscall.Kill(-leader.agent.Process.Pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		var took time.Duration
-		eventually(t, "the other node answers ARP", func() error {
-			if mac := l.arping(v4, 300*time.Millisecond); mac != other.segMAC {
-				return fmt.Errorf("answered by %q, want %s", mac, other.segMAC)
-			}
-			took = time.Since(killed)
-			return nil
-		})
+		leader, took := l.killLeader(t, v4)
 		t.Logf("failover after SIGKILL of %s's agent (gossip election, default timing): %v (arping every ≤300 ms)", leader.name, took)
 		eventually(t, "host reaches "+v4URL, func() error { _, err := curl(ctx, l.host, v4URL); return err })
 		leader.ns.Stop(leader.agent)
@@ -423,4 +397,29 @@ func endpointSlice(ns, node string) *discoveryv1.EndpointSlice {
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, NodeName: &node,
 			Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}}
+}
+
+// killLeader kills the agent of the node that answers ARP for addr and waits
+// until the other node answers; it returns the killed node and how long the
+// other took to answer after the kill.
+func (l *lab) killLeader(t *testing.T, addr netip.Addr) (*labNode, time.Duration) {
+	t.Helper()
+	leader := l.leader(t, addr)
+	other := l.nodes[0]
+	if other == leader {
+		other = l.nodes[1]
+	}
+	killed := time.Now()
+	if err := syscall.Kill(-leader.agent.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var took time.Duration
+	eventually(t, "the other node answers ARP", func() error {
+		if mac := l.arping(addr, 300*time.Millisecond); mac != other.segMAC {
+			return fmt.Errorf("answered by %q, want %s", mac, other.segMAC)
+		}
+		took = time.Since(killed)
+		return nil
+	})
+	return leader, took
 }

@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,22 +26,6 @@ func TestLeaseFailover(t *testing.T) {
 	}
 	apply(t, env, "samples/service.yaml")
 	v4, _ := addrsOf(t, env, client.ObjectKey{Namespace: "batuu", Name: "deathstar"})
-	leader := l.leader(t, v4)
-	other := l.nodes[0]
-	if other == leader {
-		other = l.nodes[1]
-	}
-	killed := time.Now()
-	if err := syscall.Kill(-leader.agent.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	var took time.Duration
-	eventually(t, "the other node answers ARP", func() error {
-		if mac := l.arping(v4, 300*time.Millisecond); mac != other.segMAC {
-			return fmt.Errorf("answered by %q, want %s", mac, other.segMAC)
-		}
-		took = time.Since(killed)
-		return nil
-	})
+	leader, took := l.killLeader(t, v4)
 	t.Logf("failover after SIGKILL of %s's agent (Lease election, defaults 3 s / 1 s): %v (arping every ≤300 ms)", leader.name, took)
 }

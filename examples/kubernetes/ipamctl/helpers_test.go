@@ -106,17 +106,7 @@ func (r *replica) waitSynced(t testing.TB) {
 // eventually polls cond until it returns nil or waitTimeout passes.
 func eventually(t testing.TB, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(t, waitTimeout, 100*time.Millisecond, what, cond)
 }
 
 // service returns a LoadBalancer Service with one TCP port.

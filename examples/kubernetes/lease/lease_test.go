@@ -44,17 +44,7 @@ const wait = 60 * time.Second
 
 func eventually(t *testing.T, what string, cond func() error) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > wait {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return testenv.Eventually(t, wait, 20*time.Millisecond, what, cond)
 }
 
 func TestElection(t *testing.T) {

@@ -197,3 +197,22 @@ func (e *Env) Namespace(t testing.TB, prefix string, labels map[string]string) s
 	}
 	return ns.Name
 }
+
+// Eventually calls cond every interval until it returns nil and reports how
+// long that took. When timeout passes first, it fails t with what and cond's
+// last error. Give it a generous timeout: it checks that a condition becomes
+// true, it does not measure how fast.
+func Eventually(t testing.TB, timeout, interval time.Duration, what string, cond func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := cond()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(interval)
+	}
+}
