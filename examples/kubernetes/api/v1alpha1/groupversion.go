@@ -1,7 +1,9 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
@@ -14,3 +16,16 @@ var (
 	// AddToScheme adds lbkit's types to a runtime.Scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+// NewScheme returns a scheme that knows Kubernetes' built-in types and
+// lbkit's: the one the controller, the agent and their tests use.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err) // static registration; cannot fail
+	}
+	if err := AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
