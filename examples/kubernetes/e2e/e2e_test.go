@@ -276,7 +276,7 @@ func value(m, prefix string) float64 {
 }
 
 // startController runs lbkit's IPAM controller in this process.
-func startController(t *testing.T, env *testenv.Env) {
+func startController(t testing.TB, env *testenv.Env) {
 	ctrl.SetLogger(logr.Discard())
 	skip := true // one controller per test, several tests per process
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{Scheme: env.Scheme,
@@ -300,7 +300,7 @@ func startController(t *testing.T, env *testenv.Env) {
 }
 
 // createNode creates the Node name with InternalIP ip.
-func createNode(t *testing.T, env *testenv.Env, name string, ip netip.Addr) {
+func createNode(t testing.TB, env *testenv.Env, name string, ip netip.Addr) {
 	t.Helper()
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}}}
 	if err := env.Client.Create(t.Context(), n); err != nil {
@@ -313,7 +313,7 @@ func createNode(t *testing.T, env *testenv.Env, name string, ip netip.Addr) {
 }
 
 // apply creates the objects of a manifest of package config.
-func apply(t *testing.T, env *testenv.Env, name string) {
+func apply(t testing.TB, env *testenv.Env, name string) {
 	t.Helper()
 	b, err := fs.ReadFile(lbconfig.Files(), name)
 	if err != nil {

@@ -79,7 +79,7 @@ var (
 
 // lab is the topology.
 type lab struct {
-	t              *testing.T
+	t              testing.TB
 	mgmt           string     // the management bridge in the root namespace
 	mgmtNet        netip.Addr // its address: the API server's
 	router, client *netns.NS
@@ -102,7 +102,7 @@ type labNode struct {
 }
 
 // run runs a command in the root namespace and fails t on error.
-func run(t *testing.T, args ...string) string {
+func run(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -112,7 +112,7 @@ func run(t *testing.T, args ...string) string {
 }
 
 // newLab builds the topology for two nodes.
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	netns.RequireT(t)
 	bird.RequireT(t)
 	for _, tool := range []string{"curl", "arping"} {
@@ -274,7 +274,7 @@ func curl(ctx context.Context, ns *netns.NS, url string) (string, error) {
 // within timeout.
 func (l *lab) arping(addr netip.Addr, timeout time.Duration) string {
 	secs := fmt.Sprintf("%.1f", timeout.Seconds())
-	out, _ := exec.Command("ip", "netns", "exec", l.host.Name(), "arping", "-r", "-c", "1", "-w", secs,
+	out, _ := exec.Command("ip", "netns", "exec", l.host.Name(), "arping", "-r", "-C", "1", "-c", "1", "-w", secs,
 		"-i", "br0", addr.String()).Output()
 	return strings.ToLower(strings.TrimSpace(string(out)))
 }
